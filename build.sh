@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# build.sh - fetch, check, build, test and run T9phone.
+#
+#   ./build.sh            static musl release binary: out/t9phone
+#   ./build.sh debug      glibc build with AddressSanitizer and UBSan: out/debug/t9phone
+#   ./build.sh test       both builds, then unit tests and integration tests
+#   ./build.sh run [ARGS] release build, then serve a local instance from ./data
+#   ./build.sh fetch      only fetch and verify the pinned third-party sources
+#   ./build.sh bench      benchmarks beside Kamailio and coturn (tests/bench)
+#   ./build.sh clean      remove out/
+#
+# On a fresh Debian 12 machine, run as root, it installs what it needs with
+# apt-get. Third-party sources are never committed: vendor/pins names the
+# Debian packages, versions and SHA-256 of every file; they are fetched with
+# apt-get and unpacked with dpkg-source so that Debian's patches apply.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+out="$top/out"
+dl="$out/dl"
+tp="$out/3p"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+say() { printf 'build.sh: %s\n' "$*" >&2; }
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- packages
+build_pkgs=(musl-tools re2c tcl dpkg-dev gcc make ca-certificates xz-utils file)
+test_pkgs=(python3 python3-pytest coturn sip-tester iproute2)
+
+apt_updated=0
+ensure_pkgs() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]} (run as root or install them)"
+    if [ $apt_updated -eq 0 ]; then
+        apt-get update -qq >&2
+        apt_updated=1
+    fi
+    say "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# Source packages need deb-src entries. They are derived from the machine's own
+# apt sources so that no archive host is ever written into this repository.
+enable_deb_src() {
+    local f=/etc/apt/sources.list.d/t9phone-src.sources
+    local l=/etc/apt/sources.list.d/t9phone-src.list
+    [ -f "$f" ] || [ -f "$l" ] && return 0
+    local changed=0
+    if [ -f /etc/apt/sources.list.d/debian.sources ] &&
+        grep -q '^Types:.*\bdeb\b' /etc/apt/sources.list.d/debian.sources &&
+        ! grep -q '^Types:.*deb-src' /etc/apt/sources.list.d/debian.sources; then
+        sed -e 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$f"
+        changed=1
+    fi
+    if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list &&
+        ! grep -q '^deb-src ' /etc/apt/sources.list; then
+        sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >"$l"
+        changed=1
+    fi
+    if [ $changed -eq 1 ]; then
+        say "enabled deb-src entries derived from this machine's apt sources"
+        apt-get update -qq >&2
+        apt_updated=1
+    fi
+}
+
+# ------------------------------------------------------------------ fetch
+pins() { grep -v '^#' vendor/pins | grep -v '^[[:space:]]*$'; }
+
+verify_file() { # file sha256
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    [ "$got" = "$2" ] || die "checksum mismatch for $(basename "$1"): expected $2, got $got (vendor/pins)"
+}
+
+fetch() {
+    mkdir -p "$dl"
+    local need=0
+    while read -r lib kind pkg ver file sum; do
+        [ -f "$dl/$file" ] || need=1
+    done < <(pins)
+    if [ $need -eq 1 ]; then
+        [ "$(id -u)" -eq 0 ] || die "third-party sources missing in out/dl; run as root once to fetch them"
+        enable_deb_src
+        local srcs=() debs=()
+        while read -r lib kind pkg ver file sum; do
+            case $kind in
+                source) srcs+=("$pkg=$ver") ;;
+                deb) debs+=("$pkg=$ver") ;;
+            esac
+        done < <(pins | awk '!seen[$3]++')
+        (cd "$dl" && apt-get source -qq --download-only "${srcs[@]}" >&2 2>/dev/null) ||
+            (cd "$dl" && apt-get source -qq --download-only "${srcs[@]}" >&2) ||
+            die "apt-get source failed for ${srcs[*]}"
+        (cd "$dl" && apt-get download -qq "${debs[@]}" >&2) || die "apt-get download failed for ${debs[*]}"
+        chmod a+r "$dl"/* 2>/dev/null || true
+    fi
+    while read -r lib kind pkg ver file sum; do
+        [ -f "$dl/$file" ] || die "$file was not fetched (vendor/pins)"
+        verify_file "$dl/$file" "$sum"
+    done < <(pins)
+    unpack
+}
+
+unpack() {
+    mkdir -p "$tp"
+    while read -r lib kind pkg ver file sum; do
+        local dst="$tp/$lib" stamp="$tp/$lib.stamp"
+        [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkg $ver" ] && continue
+        rm -rf "$dst" "$tp/$lib.tmp"
+        case $kind in
+            source)
+                [[ $file == *.dsc ]] || continue
+                say "unpacking $pkg $ver (with Debian patches)"
+                dpkg-source --no-check -x "$dl/$file" "$tp/$lib.tmp" >/dev/null
+                ;;
+            deb)
+                say "unpacking $pkg $ver"
+                dpkg-deb -x "$dl/$file" "$tp/$lib.tmp"
+                ;;
+        esac
+        mv "$tp/$lib.tmp" "$dst"
+        echo "$pkg $ver" >"$stamp"
+    done < <(pins)
+    amalgamate_sqlite
+}
+
+# SQLite's amalgamation is generated from the patched tree with the host
+# compiler and tclsh; both variants then compile the one sqlite3.c.
+amalgamate_sqlite() {
+    local d="$tp/sqlite-amalg"
+    [ -f "$d/sqlite3.c" ] && [ "$d/sqlite3.c" -nt "$tp/sqlite.stamp" ] && return 0
+    say "generating the SQLite amalgamation"
+    rm -rf "$d" && mkdir -p "$d"
+    (cd "$d" && "$tp/sqlite/configure" --disable-tcl --disable-readline >/dev/null &&
+        make -s sqlite3.c >/dev/null 2>&1) || die "SQLite amalgamation failed"
+}
+
+# ------------------------------------------------------------------ build
+variant() { # release|debug
+    ensure_pkgs "${build_pkgs[@]}"
+    fetch
+    make -s -j"$jobs" -f src/Makefile VARIANT="$1"
+}
+
+unit_tests() {
+    make -s -j"$jobs" -f src/Makefile VARIANT=debug unit
+    local log="$out/unit.log"
+    set +e
+    T9_TESTDATA="$top/../shared/testdata" ASAN_OPTIONS=detect_leaks=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$out/debug/t9phone-unit" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    set -e
+    unit_line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    return $rc
+}
+
+integration_tests() {
+    ensure_pkgs "${test_pkgs[@]}"
+    local log="$out/integration.log"
+    set +e
+    T9PHONE_BIN="$out/t9phone" T9PHONE_DEBUG_BIN="$out/debug/t9phone" \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    set -e
+    integ_line=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1)
+    return $rc
+}
+
+cmd_test() {
+    variant release
+    variant debug
+    local urc=0 irc=0
+    unit_line="" integ_line=""
+    unit_tests || urc=$?
+    integration_tests "$@" || irc=$?
+    local up uf ip if_
+    up=$(sed -n 's/^unit: \([0-9]*\) passed.*/\1/p' <<<"$unit_line"); up=${up:-0}
+    uf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$unit_line"); uf=${uf:-0}
+    ip=$(grep -oE '[0-9]+ passed' <<<"$integ_line" | grep -oE '[0-9]+' || true); ip=${ip:-0}
+    if_=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$integ_line" | awk '{s += $1} END {print s + 0}')
+    [ $urc -ne 0 ] && [ "$uf" -eq 0 ] && uf=1
+    [ $irc -ne 0 ] && [ "$if_" -eq 0 ] && if_=1
+    echo "t9phone: $((up + ip)) passed, $((uf + if_)) failed"
+    [ $urc -eq 0 ] && [ $irc -eq 0 ]
+}
+
+case "${1:-release}" in
+    release | build) variant release ;;
+    debug) variant debug ;;
+    fetch) ensure_pkgs "${build_pkgs[@]}"; fetch ;;
+    test) shift; cmd_test "$@" ;;
+    run)
+        shift
+        variant release
+        mkdir -p "$top/data"
+        exec "$out/t9phone" serve "$@"
+        ;;
+    bench) shift; variant release; ensure_pkgs "${test_pkgs[@]}"; exec bash tests/bench/run.sh "$@" ;;
+    clean) rm -rf "$out" ;;
+    *) die "unknown command '$1' (release, debug, test, run, fetch, bench, clean)" ;;
+esac

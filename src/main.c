@@ -1,0 +1,422 @@
+/*
+ * main.c - t9phone's command line, configuration and wiring.
+ *
+ *   t9phone [serve] [--config FILE] [--key=value ...]
+ *   t9phone version
+ *   t9phone healthcheck [--config FILE] [--key=value ...]
+ *   t9phone backup FILE [--config FILE] [--key=value ...]
+ *   t9phone user|group ...   (admin commands, see cli/admin.h)
+ *
+ * Every component declares its keys in a table; main merges the tables,
+ * loads the file, the environment and the flags (weakest to strongest), and
+ * starts the engines on one libuv loop.
+ */
+#include "base/config.h"
+#include "base/log.h"
+#include "net/http.h"
+#include "portal/portal.h"
+#include "store/db.h"
+#include "buildinfo.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <bearssl.h>
+#include <llhttp.h>
+#include <sqlite3.h>
+#include <uv.h>
+
+extern char **environ;
+
+static const struct config_key main_config_keys[] = {
+    { "data-dir", CONFIG_STRING, "./data", 0, 0, NULL, 0,
+      "directory holding t9phone.db and its WAL (/data in the container image)" },
+    { "realm", CONFIG_STRING, "t9phone.local", 0, 0, NULL, 0,
+      "SIP and TURN realm; part of every stored digest hash, so changing it invalidates them" },
+    { "secret-key-file", CONFIG_STRING, NULL, 0, 0, NULL, 0,
+      "32-byte key that encrypts SIP passwords; default <data-dir>/secret.key. Keep it "
+      "outside the data volume" },
+    { "log-level", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error", 0, "minimum log level" },
+    { "log-format", CONFIG_ENUM, "text", 0, 0, "text|json", 0, "log lines as text or JSON" },
+    { "portal-ip", CONFIG_STRING, "127.0.0.1", 0, 0, NULL, 0, "portal listen address" },
+    { "portal-port", CONFIG_INT, "8080", 1, 65535, NULL, 0, "portal HTTP port" },
+    { "portal-max-connections", CONFIG_INT, "512", 1, 65535, NULL, 0,
+      "open portal connections at most; more are closed at once" },
+    { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
+};
+
+static const struct config_key *const main_tables[] = {
+    main_config_keys,
+};
+
+/* ------------------------------------------------------------ config */
+
+struct cmdline {
+    const char *command;
+    const char *config_file;
+    int npos;
+    char *pos[8];
+};
+
+static int main_parse_args(int argc, char **argv, struct cmdline *cl, config_t *cfg)
+{
+    char err[CONFIG_ERR_LEN];
+    memset(cl, 0, sizeof *cl);
+    /* Pass 1: positional words and --config, so the file loads first. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "t9phone: --config needs a file name\n");
+                return -EINVAL;
+            }
+            cl->config_file = argv[++i];
+            continue;
+        }
+        if (strncmp(a, "--config=", 9) == 0) {
+            cl->config_file = a + 9;
+            continue;
+        }
+        if (a[0] == '-')
+            continue;
+        if (!cl->command) {
+            cl->command = a;
+            continue;
+        }
+        if (cl->npos == (int)(sizeof cl->pos / sizeof cl->pos[0])) {
+            fprintf(stderr, "t9phone: too many arguments\n");
+            return -E2BIG;
+        }
+        cl->pos[cl->npos++] = argv[i];
+    }
+    if (cl->config_file && config_load_file(cfg, cl->config_file, err) < 0) {
+        fprintf(stderr, "t9phone: %s\n", err);
+        return -EINVAL;
+    }
+    if (config_load_env(cfg, environ, err) < 0) {
+        fprintf(stderr, "t9phone: %s\n", err);
+        return -EINVAL;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
+            i++;
+            continue;
+        }
+        if (a[0] != '-' || strncmp(a, "--config=", 9) == 0)
+            continue;
+        if (config_set_flag(cfg, a, err) < 0) {
+            fprintf(stderr, "t9phone: %s\n", err);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void main_note_flagged(void *ctx, const struct config_key *k)
+{
+    int *refused = ctx;
+    if (k->flags & CONFIG_UNSUPPORTED) {
+        log_error("config", "'%s' is not supported: %s", k->name, k->help);
+        (*refused)++;
+    } else {
+        log_warn("config", "'%s' is accepted but has no effect in t9phone: %s", k->name,
+                 k->help);
+    }
+}
+
+static int main_setup_logging(const config_t *cfg)
+{
+    enum log_level lvl = LOG_INFO;
+    log_parse_level(config_str(cfg, "log-level"), &lvl);
+    log_init(lvl, strcmp(config_str(cfg, "log-format"), "json") == 0 ? LOG_JSON : LOG_TEXT);
+    return 0;
+}
+
+static int main_db_path(const config_t *cfg, char *out, size_t n)
+{
+    int w = snprintf(out, n, "%s/t9phone.db", config_str(cfg, "data-dir"));
+    return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+/* ------------------------------------------------------------ serve */
+
+struct app {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    struct store *st;
+    struct portal portal;
+    struct http_server *http;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    int stopping;
+    int pending_stops;
+};
+
+static void app_close_signals(struct app *a)
+{
+    uv_close((uv_handle_t *)&a->sig_term, NULL);
+    uv_close((uv_handle_t *)&a->sig_int, NULL);
+    uv_close((uv_handle_t *)&a->sig_hup, NULL);
+}
+
+static void app_engine_stopped(void *arg)
+{
+    struct app *a = arg;
+    if (--a->pending_stops == 0)
+        app_close_signals(a);
+}
+
+static void app_stop(struct app *a)
+{
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    log_info("main", "stopping");
+    a->pending_stops = 1; /* held until every engine's stop has been asked */
+    if (a->http) {
+        a->pending_stops++;
+        http_server_stop(a->http, app_engine_stopped, a);
+        a->http = NULL;
+    }
+    /* TURN: stopped here once it is wired. */
+    app_engine_stopped(a);
+}
+
+static void app_on_signal(uv_signal_t *h, int signum)
+{
+    struct app *a = h->data;
+    if (signum == SIGHUP) {
+        log_info("main", "SIGHUP: reloading");
+        /* TURN: TLS certificate reload goes here once TLS exists. */
+        return;
+    }
+    app_stop(a);
+}
+
+static int main_ensure_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+static int cmd_serve(const config_t *cfg)
+{
+    char path[4096], err[512];
+    const char *dir = config_str(cfg, "data-dir");
+    int rc, refused = 0;
+
+    config_each_flagged(cfg, CONFIG_UNSUPPORTED | CONFIG_IGNORED, main_note_flagged, &refused);
+    if (refused) {
+        log_error("main", "refusing to start: %d unsupported option(s)", refused);
+        return 1;
+    }
+    if ((rc = main_ensure_dir(dir)) < 0) {
+        log_error("main", "cannot create data-dir %s: %s", dir, strerror(-rc));
+        return 1;
+    }
+    if (main_db_path(cfg, path, sizeof path) < 0) {
+        log_error("main", "data-dir path is too long");
+        return 1;
+    }
+    struct app a = { .cfg = cfg };
+    a.loop = uv_default_loop();
+    if ((rc = store_open(path, &a.st, err, sizeof err)) < 0) {
+        log_error("store", "%s", err);
+        return 1;
+    }
+    log_info("store", "database open, schema version %d", store_version(a.st));
+
+    a.portal.st = a.st;
+    struct http_server_opts ho = {
+        .ip = config_str(cfg, "portal-ip"),
+        .port = (int)config_int(cfg, "portal-port"),
+        .max_conns = (int)config_int(cfg, "portal-max-connections"),
+        .idle_ms = 30000,
+        .handler = portal_handle,
+        .ctx = &a.portal,
+    };
+    if ((rc = http_server_start(a.loop, &ho, &a.http, err, sizeof err)) < 0) {
+        log_error("main", "%s", err);
+        uv_run(a.loop, UV_RUN_NOWAIT);
+        store_close(a.st);
+        return 1;
+    }
+    log_info("portal", "listening for HTTP on port %d", ho.port);
+
+    /* TURN: started here once it is wired. */
+
+    uv_signal_init(a.loop, &a.sig_term);
+    uv_signal_init(a.loop, &a.sig_int);
+    uv_signal_init(a.loop, &a.sig_hup);
+    a.sig_term.data = a.sig_int.data = a.sig_hup.data = &a;
+    uv_signal_start(&a.sig_term, app_on_signal, SIGTERM);
+    uv_signal_start(&a.sig_int, app_on_signal, SIGINT);
+    uv_signal_start(&a.sig_hup, app_on_signal, SIGHUP);
+
+    log_info("main", "t9phone %s serving", T9_VERSION);
+    uv_run(a.loop, UV_RUN_DEFAULT);
+
+    store_close(a.st);
+    rc = uv_loop_close(a.loop);
+    if (rc < 0)
+        log_warn("main", "loop closed with handles open");
+    log_info("main", "stopped cleanly");
+    return 0;
+}
+
+/* ------------------------------------------------------------ other commands */
+
+static int cmd_version(void)
+{
+    printf("t9phone %s (%s, %s)\n", T9_VERSION, T9_VARIANT, T9_LIBC);
+    printf("libuv %s (Debian libuv1 %s)\n", uv_version_string(), T9_PIN_LIBUV);
+    printf("BearSSL 0.6 (Debian bearssl %s)\n", T9_PIN_BEARSSL);
+    printf("SQLite %s (Debian sqlite3 %s)\n", sqlite3_libversion(), T9_PIN_SQLITE);
+    printf("llhttp %d.%d.%d (Debian node-llhttp %s)\n", LLHTTP_VERSION_MAJOR,
+           LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, T9_PIN_LLHTTP);
+    return 0;
+}
+
+/* Asks the local instance's portal for /healthz with plain sockets: the
+ * container image has no shell or curl, so this is its HEALTHCHECK. */
+static int cmd_healthcheck(const config_t *cfg)
+{
+    const char *ip = config_str(cfg, "portal-ip");
+    int port = (int)config_int(cfg, "portal-port");
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    /* A wildcard listener is reached through loopback. */
+    if (strcmp(ip, "0.0.0.0") == 0)
+        ip = "127.0.0.1";
+    if (strcmp(ip, "::") == 0)
+        ip = "::1";
+    if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        sl = sizeof *s4;
+    } else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *s6;
+    } else {
+        fprintf(stderr, "healthcheck: portal-ip '%s' is not an IP address\n", ip);
+        return 2;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        perror("healthcheck: socket");
+        return 1;
+    }
+    struct timeval tv = { .tv_sec = 3 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+        fprintf(stderr, "healthcheck: cannot connect to port %d: %s\n", port, strerror(errno));
+        close(fd);
+        return 1;
+    }
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+                              "Connection: close\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
+        fprintf(stderr, "healthcheck: write failed\n");
+        close(fd);
+        return 1;
+    }
+    char buf[256];
+    size_t got = 0;
+    while (got < sizeof buf - 1) {
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = '\0';
+    if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0) {
+        char *eol = strpbrk(buf, "\r\n");
+        if (eol)
+            *eol = '\0';
+        fprintf(stderr, "healthcheck: unhealthy: %s\n", got ? buf : "no answer");
+        return 1;
+    }
+    printf("healthy\n");
+    return 0;
+}
+
+static int cmd_backup(const config_t *cfg, const struct cmdline *cl)
+{
+    char src[4096], err[512];
+    if (cl->npos != 1) {
+        fprintf(stderr, "usage: t9phone backup FILE\n");
+        return 2;
+    }
+    if (main_db_path(cfg, src, sizeof src) < 0 || access(src, R_OK) != 0) {
+        fprintf(stderr, "backup: no database at %s\n", src);
+        return 1;
+    }
+    if (store_backup(src, cl->pos[0], err, sizeof err) < 0) {
+        fprintf(stderr, "backup: %s\n", err);
+        return 1;
+    }
+    printf("backup written to %s\n", cl->pos[0]);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: t9phone [serve|version|healthcheck|backup FILE|user ...|group ...]\n"
+               "               [--config FILE] [--key=value ...]\n"
+               "Every key is also read from the environment as T9PHONE_KEY_NAME.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cmdline cl;
+    signal(SIGPIPE, SIG_IGN);
+    config_t *cfg = config_new(main_tables, sizeof main_tables / sizeof main_tables[0]);
+    if (!cfg) {
+        fprintf(stderr, "t9phone: out of memory\n");
+        return 1;
+    }
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+                     strcmp(argv[1], "help") == 0)) {
+        usage(stdout);
+        config_free(cfg);
+        return 0;
+    }
+    if (main_parse_args(argc, argv, &cl, cfg) < 0) {
+        config_free(cfg);
+        return 2;
+    }
+    main_setup_logging(cfg);
+    const char *cmd = cl.command ? cl.command : "serve";
+    int rc;
+    if (strcmp(cmd, "serve") == 0)
+        rc = cmd_serve(cfg);
+    else if (strcmp(cmd, "version") == 0)
+        rc = cmd_version();
+    else if (strcmp(cmd, "healthcheck") == 0)
+        rc = cmd_healthcheck(cfg);
+    else if (strcmp(cmd, "backup") == 0)
+        rc = cmd_backup(cfg, &cl);
+    else {
+        fprintf(stderr, "t9phone: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    config_free(cfg);
+    return rc;
+}
