@@ -221,6 +221,17 @@ static int http_on_header_value_complete(llhttp_t *p)
     return 0;
 }
 
+/* Refuses an announced oversized body before any of it is read. */
+static int http_on_headers_complete(llhttp_t *p)
+{
+    struct http_conn *c = http_conn_of(p);
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_MAX_BODY) {
+        c->err_status = 413;
+        return -1;
+    }
+    return 0;
+}
+
 static int http_on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct http_conn *c = http_conn_of(p);
@@ -467,6 +478,7 @@ int http_server_start(uv_loop_t *loop, const struct http_server_opts *opts,
     s->settings.on_header_field_complete = http_on_header_field_complete;
     s->settings.on_header_value = http_on_header_value;
     s->settings.on_header_value_complete = http_on_header_value_complete;
+    s->settings.on_headers_complete = http_on_headers_complete;
     s->settings.on_body = http_on_body;
     s->settings.on_message_complete = http_on_message_complete;
     uv_tcp_init(loop, &s->listener);

@@ -9,7 +9,6 @@
  * or the time limit (T9_TEST_TIMEOUT seconds, default 60) is a failure.
  * The last line is "unit: N passed, N failed".
  */
-#define _GNU_SOURCE
 #include "t.h"
 
 #include <errno.h>
@@ -28,7 +27,7 @@ struct t_case { const char *name, *file; t_fn fn; };
 static struct t_case t_cases[4096];
 static size_t t_ncases;
 static char t_dir[PATH_MAX];
-static char t_data[PATH_MAX];
+static char t_data[PATH_MAX + 32];
 
 void t_register(const char *name, const char *file, t_fn fn)
 {

@@ -1,0 +1,155 @@
+"""Fixtures for integration tests: they drive the real t9phone binary on loopback.
+
+Every server a test starts is stopped at teardown with SIGTERM and must exit 0
+within the time limit. At stop, its log, database and WAL are searched for
+loopback addresses and for every string the test registered with
+``server.forbid(...)`` (emails, nicknames, usernames): the privacy rules of
+DESIGN.md are checked on every run, not in one special test.
+"""
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("T9PHONE_BIN", str(REPO / "out" / "t9phone"))
+SHARED = REPO.parent / "shared"
+
+# Addresses that must never reach a log line or a database page.
+PRIVATE_NEEDLES = [b"127.0.0.1"]
+# Checked in logs only: in binary database pages three random bytes could match.
+LOG_NEEDLES = [b"::1", b"[::1]"]
+
+
+def free_port(kind=socket.SOCK_STREAM, pair=False):
+    """A port free for both TCP and UDP on 127.0.0.1 (and port+1 when pair)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        ports = [port, port + 1] if pair else [port]
+        ok = True
+        for p in ports:
+            for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                try:
+                    with socket.socket(socket.AF_INET, k) as t:
+                        t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+        if ok and port < 65000:
+            return port
+    raise RuntimeError("no free port")
+
+
+def run_t9(args, input=None, cwd=None, env=None, timeout=60, binary=None):
+    """Runs a t9phone command to completion; returns CompletedProcess (text)."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
+    if env:
+        e.update(env)
+    return subprocess.run([binary or BIN] + list(args), input=input, cwd=cwd, env=e,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Server:
+    def __init__(self, tmp, args=(), env=None, config=None, binary=None, wait=True):
+        self.tmp = pathlib.Path(tmp)
+        self.data_dir = self.tmp / "data"
+        self.portal_port = free_port()
+        self.log_path = self.tmp / f"server-{self.portal_port}.log"
+        self.forbidden = list(PRIVATE_NEEDLES)
+        self.args = [f"--data-dir={self.data_dir}", f"--portal-port={self.portal_port}",
+                     "--log-level=debug"] + list(args)
+        if config is not None:
+            cf = self.tmp / "t9phone.conf"
+            cf.write_text(config)
+            self.args += ["--config", str(cf)]
+        e = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
+        e.update(env or {})
+        self.env = e
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([binary or BIN, "serve"] + self.args, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=e)
+        if wait:
+            self.wait_healthy()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.portal_port}{path}"
+
+    def wait_healthy(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log_text()}")
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("server did not become healthy:\n" + self.log_text())
+
+    def forbid(self, *needles):
+        """Strings that must appear in neither the log nor the database files."""
+        for n in needles:
+            self.forbidden.append(n.encode() if isinstance(n, str) else n)
+
+    def log_text(self):
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def cli(self, *args, input=None, timeout=60):
+        return run_t9(list(args) + [f"--data-dir={self.data_dir}"], input=input, timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server did not stop within the time limit")
+        self.log.close()
+        return self.proc.returncode
+
+    def privacy_violations(self):
+        found = []
+        files = [self.log_path]
+        if self.data_dir.exists():
+            files += [p for p in self.data_dir.iterdir() if p.name.startswith("t9phone.db")]
+        for f in files:
+            blob = f.read_bytes()
+            needles = self.forbidden + (LOG_NEEDLES if f == self.log_path else [])
+            for n in needles:
+                if n in blob:
+                    found.append(f"{f.name} contains {n!r}")
+        return found
+
+
+@pytest.fixture
+def t9server(tmp_path):
+    """Factory: t9server(args=[...], env={...}, config="...") -> running Server."""
+    servers = []
+
+    def start(*a, **kw):
+        d = tmp_path / f"s{len(servers)}"
+        d.mkdir()
+        s = Server(d, *a, **kw)
+        servers.append(s)
+        return s
+
+    yield start
+    problems = []
+    for s in servers:
+        running = s.proc.poll() is None
+        rc = s.stop()
+        if running and rc != 0:
+            problems.append(f"server exited with {rc} on SIGTERM:\n{s.log_text()}")
+        problems += s.privacy_violations()
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,150 @@
+/* Unit tests for base/config: the pure parser, sources and their precedence. */
+#include "t.h"
+#include "base/config.h"
+
+#include <errno.h>
+
+static const struct config_key keys[] = {
+    { "port", CONFIG_INT, "3478", 1, 65535, NULL, 0, "a port" },
+    { "name", CONFIG_STRING, NULL, 0, 0, NULL, 0, "a name" },
+    { "verbose", CONFIG_BOOL, "false", 0, 0, NULL, 0, "a switch" },
+    { "fmt", CONFIG_ENUM, "text", 0, 0, "text|json", 0, "a choice" },
+    { "denied-peer-ip", CONFIG_STRING, NULL, 0, 0, NULL, CONFIG_MULTI, "a list" },
+    { "old-key", CONFIG_BOOL, NULL, 0, 0, NULL, CONFIG_UNSUPPORTED, "not here" },
+    { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
+};
+static const struct config_key *const tables[] = { keys };
+
+static config_t *mk(void)
+{
+    config_t *c = config_new(tables, 1);
+    ASSERT(c != NULL);
+    return c;
+}
+
+static int parse(config_t *c, const char *text, char *err)
+{
+    return config_parse_text(c, "t.conf", text, strlen(text), err);
+}
+
+TEST(config_defaults_apply_when_unset)
+{
+    config_t *c = mk();
+    ASSERT_EQ(config_int(c, "port"), 3478);
+    ASSERT(config_str(c, "name") == NULL);
+    ASSERT_EQ(config_bool(c, "verbose"), 0);
+    ASSERT_STR_EQ(config_str(c, "fmt"), "text");
+    ASSERT_EQ(config_isset(c, "port"), 0);
+    config_free(c);
+}
+
+TEST(config_parses_coturn_syntax)
+{
+    char err[CONFIG_ERR_LEN];
+    config_t *c = mk();
+    ASSERT_EQ(parse(c, "# comment\n\n  port = 5000\r\nname \"quoted value\"\nverbose\n"
+                       "--fmt=json\ndenied-peer-ip=10.0.0.0-10.255.255.255\n"
+                       "denied-peer-ip=192.168.0.0-192.168.255.255\n", err), 0);
+    ASSERT_EQ(config_int(c, "port"), 5000);
+    ASSERT_STR_EQ(config_str(c, "name"), "quoted value");
+    ASSERT_EQ(config_bool(c, "verbose"), 1);
+    ASSERT_STR_EQ(config_str(c, "fmt"), "json");
+    ASSERT_EQ(config_count(c, "denied-peer-ip"), 2);
+    ASSERT_STR_EQ(config_nth(c, "denied-peer-ip", 1), "192.168.0.0-192.168.255.255");
+    ASSERT(config_nth(c, "denied-peer-ip", 2) == NULL);
+    config_free(c);
+}
+
+TEST(config_errors_name_key_and_line)
+{
+    char err[CONFIG_ERR_LEN];
+    config_t *c = mk();
+    ASSERT_EQ(parse(c, "port=1\nwhat=2\n", err), -ENOENT);
+    ASSERT_STR_EQ(err, "t.conf:2: unknown key 'what'");
+    config_free(c);
+    c = mk();
+    ASSERT_EQ(parse(c, "port=0\n", err), -ERANGE);
+    ASSERT_STR_EQ(err, "t.conf:1: 'port' must be between 1 and 65535, not 0");
+    config_free(c);
+    c = mk();
+    ASSERT_EQ(parse(c, "port=12x\n", err), -EINVAL);
+    config_free(c);
+    c = mk();
+    ASSERT_EQ(parse(c, "verbose=maybe\n", err), -EINVAL);
+    config_free(c);
+    c = mk();
+    ASSERT_EQ(parse(c, "fmt=xml\n", err), -EINVAL);
+    config_free(c);
+    c = mk();
+    ASSERT_EQ(parse(c, "name\n", err), -EINVAL);
+    ASSERT_STR_EQ(err, "t.conf:1: 'name' needs a value");
+    config_free(c);
+    c = mk();
+    ASSERT_EQ(parse(c, "port=1\nport=2\n", err), -EEXIST);
+    config_free(c);
+}
+
+TEST(config_rejects_nul_and_long_lines)
+{
+    char err[CONFIG_ERR_LEN];
+    config_t *c = mk();
+    ASSERT_EQ(config_parse_text(c, "t", "port=1\0\n", 8, err), -EINVAL);
+    config_free(c);
+    static char big[5000];
+    memset(big, 'a', sizeof big - 1);
+    c = mk();
+    ASSERT_EQ(parse(c, big, err), -E2BIG);
+    config_free(c);
+}
+
+TEST(config_precedence_file_env_flag)
+{
+    char err[CONFIG_ERR_LEN];
+    config_t *c = mk();
+    char *env[] = { "T9PHONE_PORT=6000", "OTHER=1", "T9PHONE_DENIED_PEER_IP=1.1.1.1, 2.2.2.2", NULL };
+    ASSERT_EQ(parse(c, "port=5000\ndenied-peer-ip=9.9.9.9\n", err), 0);
+    ASSERT_EQ(config_load_env(c, env, err), 0);
+    ASSERT_EQ(config_int(c, "port"), 6000);
+    /* The environment's list replaces the file's list entirely. */
+    ASSERT_EQ(config_count(c, "denied-peer-ip"), 2);
+    ASSERT_STR_EQ(config_nth(c, "denied-peer-ip", 1), "2.2.2.2");
+    ASSERT_EQ(config_set_flag(c, "--port=7000", err), 0);
+    ASSERT_EQ(config_int(c, "port"), 7000);
+    /* A weaker source applied later does not win. */
+    ASSERT_EQ(config_set(c, "port", "5001", 0, err), 0);
+    ASSERT_EQ(config_int(c, "port"), 7000);
+    ASSERT_EQ(config_set_flag(c, "--verbose", err), 0);
+    ASSERT_EQ(config_bool(c, "verbose"), 1);
+    ASSERT_EQ(config_set_flag(c, "--nope=1", err), -ENOENT);
+    ASSERT_EQ(config_set_flag(c, "plain", err), -EINVAL);
+    config_free(c);
+}
+
+TEST(config_env_unknown_key_is_an_error)
+{
+    char err[CONFIG_ERR_LEN];
+    config_t *c = mk();
+    char *env[] = { "T9PHONE_PROT=1", NULL };
+    ASSERT_EQ(config_load_env(c, env, err), -ENOENT);
+    ASSERT(strstr(err, "T9PHONE_PROT") != NULL);
+    config_free(c);
+}
+
+static void count_flagged(void *ctx, const struct config_key *k)
+{
+    (void)k;
+    (*(int *)ctx)++;
+}
+
+TEST(config_reports_unsupported_keys_given)
+{
+    char err[CONFIG_ERR_LEN];
+    int n = 0;
+    config_t *c = mk();
+    config_each_flagged(c, CONFIG_UNSUPPORTED, count_flagged, &n);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(parse(c, "old-key\n", err), 0);
+    config_each_flagged(c, CONFIG_UNSUPPORTED, count_flagged, &n);
+    ASSERT_EQ(n, 1);
+    config_free(c);
+}
