@@ -166,7 +166,7 @@ integration_tests() {
     ensure_pkgs "${test_pkgs[@]}"
     local log="$out/integration.log"
     set +e
-    T9PHONE_BIN="$out/t9phone" T9PHONE_DEBUG_BIN="$out/debug/t9phone" \
+    T9_TEST_BIN="$out/t9phone" T9_TEST_DEBUG_BIN="$out/debug/t9phone" \
         /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     set -e

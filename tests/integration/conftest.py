@@ -17,7 +17,8 @@ import urllib.request
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BIN = os.environ.get("T9PHONE_BIN", str(REPO / "out" / "t9phone"))
+# Not T9PHONE_*: that prefix is the server's own configuration namespace.
+BIN = os.environ.get("T9_TEST_BIN", str(REPO / "out" / "t9phone"))
 SHARED = REPO.parent / "shared"
 
 # Addresses that must never reach a log line or a database page.
