@@ -16,6 +16,7 @@
 #include "net/http.h"
 #include "portal/portal.h"
 #include "store/db.h"
+#include "turn/config.h"
 #include "buildinfo.h"
 
 #include <arpa/inet.h>
@@ -56,6 +57,7 @@ static const struct config_key main_config_keys[] = {
 
 static const struct config_key *const main_tables[] = {
     main_config_keys,
+    turn_config_keys,
 };
 
 /* ------------------------------------------------------------ config */
