@@ -6,21 +6,22 @@
 #include <errno.h>
 #include <string.h>
 
-#include <bearssl.h>
+#include "crypto/hash.h"
 
 static const char hexd[] = "0123456789abcdef";
 
 static void nonce_mac(const uint8_t *secret, uint32_t ts, const void *client, size_t clen,
                       uint8_t mac[32])
 {
-    br_hmac_key_context kc;
-    br_hmac_context hc;
-    uint8_t t[4] = { (uint8_t)(ts >> 24), (uint8_t)(ts >> 16), (uint8_t)(ts >> 8), (uint8_t)ts };
-    br_hmac_key_init(&kc, &br_sha256_vtable, secret, TURN_NONCE_SECRET_LEN);
-    br_hmac_init(&hc, &kc, 0);
-    br_hmac_update(&hc, t, 4);
-    br_hmac_update(&hc, client, clen);
-    br_hmac_out(&hc, mac);
+    uint8_t in[4 + 16];
+    in[0] = (uint8_t)(ts >> 24);
+    in[1] = (uint8_t)(ts >> 16);
+    in[2] = (uint8_t)(ts >> 8);
+    in[3] = (uint8_t)ts;
+    if (clen > 16)
+        clen = 16;
+    memcpy(in + 4, client, clen);
+    crypto_hmac_sha256(secret, TURN_NONCE_SECRET_LEN, in, 4 + clen, mac);
 }
 
 void turn_nonce_make(const uint8_t secret[TURN_NONCE_SECRET_LEN], uint32_t now,
@@ -51,10 +52,7 @@ int turn_nonce_check(const uint8_t secret[TURN_NONCE_SECRET_LEN], uint32_t now,
     }
     char want[TURN_NONCE_LEN];
     turn_nonce_make(secret, ts, client, clen, want);
-    uint8_t d = 0;
-    for (size_t i = 0; i < TURN_NONCE_LEN; i++)
-        d |= (uint8_t)(want[i] ^ nonce[i]);
-    if (d)
+    if (!crypto_ct_equal(want, nonce, TURN_NONCE_LEN))
         return -EINVAL;
     /* A time in the future cannot come from us unless the clock stepped
      * back; treat it as fresh rather than locking clients out. */
@@ -63,39 +61,12 @@ int turn_nonce_check(const uint8_t secret[TURN_NONCE_SECRET_LEN], uint32_t now,
     return 0;
 }
 
-static int b64(const uint8_t *in, size_t n, char *out, size_t outlen)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t need = (n + 2) / 3 * 4;
-    if (outlen < need + 1)
-        return -ENOSPC;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? tbl[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
 int turn_rest_password(const char *secret, size_t slen, const char *user, size_t ulen,
                        char *out, size_t outlen)
 {
-    br_hmac_key_context kc;
-    br_hmac_context hc;
     uint8_t mac[20];
-    br_hmac_key_init(&kc, &br_sha1_vtable, secret, slen);
-    br_hmac_init(&hc, &kc, 0);
-    br_hmac_update(&hc, user, ulen);
-    br_hmac_out(&hc, mac);
-    return b64(mac, sizeof mac, out, outlen);
+    crypto_hmac_sha1(secret, slen, user, ulen, mac);
+    return crypto_base64_encode(mac, sizeof mac, out, outlen);
 }
 
 static int digits(const char *s, size_t n, int64_t *v)
@@ -127,12 +98,11 @@ int turn_rest_expiry(const char *user, size_t ulen, char sep, int64_t *expiry)
 void turn_ltc_key(const char *user, size_t ulen, const char *realm, const char *pass,
                   size_t plen, uint8_t key[16])
 {
-    br_md5_context c;
-    br_md5_init(&c);
-    br_md5_update(&c, user, ulen);
-    br_md5_update(&c, ":", 1);
-    br_md5_update(&c, realm, strlen(realm));
-    br_md5_update(&c, ":", 1);
-    br_md5_update(&c, pass, plen);
-    br_md5_out(&c, key);
+    /* crypto_ha1 wants a terminated user name; REST names are short. */
+    char u[514];
+    if (ulen >= sizeof u)
+        ulen = sizeof u - 1;
+    memcpy(u, user, ulen);
+    u[ulen] = '\0';
+    crypto_ha1(u, realm, pass, plen, key);
 }

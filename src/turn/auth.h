@@ -14,7 +14,7 @@
 
 /* Makes a nonce for a client: 8 hex digits of the issue time, then 24 hex
  * digits of HMAC-SHA256(secret, time || client). `client` is whatever binds
- * the nonce (the client's IP address bytes). The server keeps no table: the
+ * the nonce (the client's IP address bytes, at most 16). The server keeps no table: the
  * MAC proves it issued the nonce, the time says how old it is. */
 void turn_nonce_make(const uint8_t secret[TURN_NONCE_SECRET_LEN], uint32_t now,
                      const void *client, size_t clen, char out[TURN_NONCE_LEN]);

@@ -1,0 +1,49 @@
+/*
+ * turn/server.h - the STUN/TURN server (RFC 8489, RFC 8656; RFC 5389/5766
+ * compatible) on the process's libuv loop.
+ *
+ * Client transports UDP, TCP and TLS; relayed transport UDP. Allocations,
+ * permissions and channels live in memory only, with fixed per-allocation
+ * bounds. Nothing is created for a request before it has been authenticated:
+ * unauthenticated requests are answered from the request alone, with nonces
+ * that carry their own time and MAC (turn/auth.h).
+ *
+ * Logging: counters only, never an address or a username.
+ */
+#ifndef T9_TURN_SERVER_H
+#define T9_TURN_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "base/config.h"
+
+/* Where long-term keys come from (T9phone accounts). lookup_ha1 returns 0 and
+ * the 16-byte key MD5(username:realm:password) (RFC 8489 section 9.2), or
+ * -ENOENT. It runs on the loop and must be quick. TURN REST credentials
+ * (use-auth-secret) are checked by the server itself, before this. */
+struct turn_auth {
+    int (*lookup_ha1)(void *ctx, const char *username, uint8_t key[16]);
+    void *ctx;
+};
+
+struct turn_server;
+
+/* Reads the TURN keys of cfg (turn/config.h, plus `realm`), opens the
+ * listeners and starts serving. auth may be NULL (REST credentials only);
+ * it is copied. Returns 0, or a negative errno with a message in err (which
+ * never names a client). */
+int turn_server_start(uv_loop_t *loop, const config_t *cfg, const struct turn_auth *auth,
+                      struct turn_server **out, char *err, size_t errlen);
+
+/* Closes every listener, allocation and connection; done(arg) is called once
+ * all handles are closed and the server is freed. */
+void turn_server_stop(struct turn_server *ts, void (*done)(void *arg), void *arg);
+
+/* Re-reads cert and pkey; new TLS connections use them. Returns 0, -ENOENT
+ * when TLS is not configured, or the load error (the old certificate stays). */
+int turn_server_reload_tls(struct turn_server *ts);
+
+#endif
