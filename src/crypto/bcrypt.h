@@ -2,9 +2,9 @@
  * crypto/bcrypt.h - bcrypt password hashing (Provos & Mazieres, 1999).
  *
  * A self-contained Blowfish / EksBlowfish implementation that reproduces
- * Openwall's crypt_blowfish 1.3 (the code in glibc-era libxcrypt, PHP and
- * Apache's htpasswd) byte for byte, and OpenBSD's bcrypt for every input
- * where the two agree. Hashes look like
+ * Openwall's crypt_blowfish 1.3 (the bcrypt inside libxcrypt's crypt(3),
+ * PHP and Apache's APR/htpasswd) byte for byte, and so OpenBSD's bcrypt and
+ * pyca/bcrypt for every input where those agree with it (see $2a$ below). Hashes look like
  *
  *     $2b$12$ssssssssssssssssssssssHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH
  *     |  |  |<- 22 salt chars ->|<------- 31 hash chars -------->
@@ -104,6 +104,9 @@ int bcrypt_hash_setting(const void *pw, size_t pwlen, const char *setting,
  * bcrypt_hash_setting), or pw is NULL with pwlen > 0. Takes as long as
  * hashing with the stored cost (up to 2^31 rounds for an attacker-chosen
  * cost: only verify hashes this server wrote).
+ * A login for an unknown account should still verify against a fixed dummy
+ * hash of the current cost, so that response time does not reveal which
+ * accounts exist.
  */
 int bcrypt_verify(const void *pw, size_t pwlen, const char *hash);
 

@@ -228,12 +228,12 @@ int crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t outlen
         bad |= a | b | c | d;
         out[o++] = (uint8_t)(w >> 16);
         if (last && pad == 2) {
-            bad |= (w & 0xffff) ? 0x100 : 0; /* non-canonical trailing bits */
+            bad |= (((w & 0xffff) + 0xffff) >> 8) & 0x100; /* non-zero unused bits */
             break;
         }
         out[o++] = (uint8_t)(w >> 8);
         if (last && pad == 1) {
-            bad |= (w & 0xff) ? 0x100 : 0;
+            bad |= ((w & 0xff) + 0xff) & 0x100;
             break;
         }
         out[o++] = (uint8_t)w;
