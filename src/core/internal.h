@@ -1,0 +1,73 @@
+/*
+ * core/internal.h - helpers shared by the core/ modules. Not for engines:
+ * include the module headers instead.
+ */
+#ifndef T9_CORE_INTERNAL_H
+#define T9_CORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "core/core.h"
+#include "store/db.h"
+
+/* The store's cached statement for sql, or NULL (logged). The statement is
+ * only valid until the next store_stmt() call: the cache may evict it. So
+ * core never holds a cached statement across a call that could prepare
+ * another; loops that call out use core_prepare() instead. */
+sqlite3_stmt *core_stmt(struct store *st, const char *sql);
+
+/* A private statement for a loop (finalize with sqlite3_finalize). 0 or -EIO. */
+int core_prepare(struct store *st, const char *sql, sqlite3_stmt **out);
+
+/* Maps a failed SQLite result to a negative code: the RAISE() messages of
+ * the schema triggers and the unique constraints become their CORE_E_*
+ * refusal, busy becomes -EBUSY, anything else -EIO (logged, without data). */
+int core_sql_err(struct store *st, int rc);
+
+/* Steps s, which must produce no row, and resets it. 0 or core_sql_err(). */
+int core_exec(struct store *st, sqlite3_stmt *s);
+
+/* Steps s expecting at most one row: 1 when a row is there (columns
+ * readable until the caller resets s), 0 when none (s reset), negative on
+ * error (s reset). */
+int core_row(struct store *st, sqlite3_stmt *s);
+
+/* Binds a user or group id, or NULL when id is 0. */
+int core_bind_id(sqlite3_stmt *s, int idx, int64_t id);
+
+/* Ends the transaction begun with store_begin(): rolls back when rc < 0,
+ * commits otherwise. Returns rc, or the commit's error. */
+int core_txn_end(struct store *st, int rc);
+
+/* Appends one entry to a group's event log (inside the caller's
+ * transaction). actor/target 0 are stored as NULL. */
+int core_event(struct store *st, int64_t gid, const char *type, int64_t actor,
+               int64_t target, int64_t now);
+
+/* A fresh random token (CORE_TOKEN_BYTES) as text, and its SHA-256. */
+int core_token_new(char tok[CORE_TOKEN_SIZE], uint8_t hash[32]);
+
+/* SHA-256 of a presented token; -EINVAL when it is empty or longer than
+ * CORE_TOKEN_MAX. */
+int core_token_hash(const char *tok, uint8_t hash[32]);
+
+/* Copies column col (TEXT) of s into out (cap bytes), truncating safely. */
+void core_col_text(sqlite3_stmt *s, int col, char *out, size_t cap);
+
+/* Inserts the SIP credentials of a new user, inside the caller's
+ * transaction (core/sipcred.c). */
+int core_sipcred_insert(struct store *st, const struct core_cfg *cfg, int64_t uid);
+
+/* Adds uid to gid as a member after every membership check (banned,
+ * already member, full, dial-code collision) and logs a 'join' by actor
+ * (0: the user themselves); inside the caller's transaction (core/groups.c). */
+int core_groups_join_locked(struct store *st, int64_t gid, int64_t uid, int64_t actor,
+                            int64_t now);
+
+/* Deletes a group with its memberships, bans, invites and event log,
+ * inside the caller's transaction (core/groups.c). */
+int core_groups_delete_locked(struct store *st, int64_t gid);
+
+#endif

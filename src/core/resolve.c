@@ -1,0 +1,140 @@
+/*
+ * core/resolve.c - see resolve.h.
+ */
+#include "core/resolve.h"
+#include "core/errors.h"
+#include "core/internal.h"
+#include "core/t9.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Usernames in the schema are 8-64 characters of [a-z0-9]; anything else
+ * cannot match and is not worth a query. */
+static int username_ok(const char *u)
+{
+    if (!u)
+        return 0;
+    size_t n = strnlen(u, CORE_SIP_USER_SIZE);
+    if (n < 8 || n >= CORE_SIP_USER_SIZE)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+int core_resolve_dial(struct store *st, int64_t caller_uid, const char *digits, size_t len,
+                      struct core_callee *out)
+{
+    char code[CORE_NICK_SIZE];
+    memset(out, 0, sizeof *out);
+    if (!core_t9_is_dial_code(digits, len))
+        return -ENOENT;
+    memcpy(code, digits, len);
+    code[len] = '\0';
+    /* One row per distinct callee among the members of the caller's groups
+     * (and the caller), with whether they are in the caller's active group.
+     * Dial codes are unique per group, so there are at most as many rows as
+     * the caller has groups, and at most one of them in the active group. */
+    sqlite3_stmt *s = core_stmt(st,
+        "SELECT u.id, c.username, max(x.active) FROM ("
+        "  SELECT m2.user_id AS uid, "
+        "         coalesce(m2.group_id = me.active_group_id, 0) AS active "
+        "  FROM users me "
+        "  JOIN memberships m1 ON m1.user_id = me.id "
+        "  JOIN memberships m2 ON m2.group_id = m1.group_id "
+        "  WHERE me.id = ?1 "
+        "  UNION ALL SELECT ?1, 1"
+        ") x "
+        "JOIN users u ON u.id = x.uid "
+        "JOIN sip_credentials c ON c.user_id = u.id "
+        "WHERE u.dial_code = ?2 "
+        "GROUP BY u.id ORDER BY 3 DESC, u.id");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, caller_uid);
+    sqlite3_bind_text(s, 2, code, -1, SQLITE_STATIC);
+    int n = 0, in_active = 0, step;
+    struct core_callee first = { 0 };
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == 0) {
+            first.user_id = sqlite3_column_int64(s, 0);
+            core_col_text(s, 1, first.sip_username, sizeof first.sip_username);
+            in_active = sqlite3_column_int(s, 2);
+        }
+        n++;
+    }
+    sqlite3_reset(s);
+    if (step != SQLITE_DONE)
+        return core_sql_err(st, step);
+    if (n == 0)
+        return -ENOENT;
+    /* Ordered active-group match first; at most one can be in it. */
+    if (n > 1 && !in_active)
+        return CORE_E_AMBIGUOUS;
+    *out = first;
+    return 0;
+}
+
+int core_resolve_sip_username(struct store *st, int64_t caller_uid, const char *username,
+                              struct core_callee *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!username_ok(username))
+        return -ENOENT;
+    sqlite3_stmt *s = core_stmt(st,
+        "SELECT c.user_id, c.username FROM sip_credentials c "
+        "WHERE c.username = ?2 AND (c.user_id = ?1 OR EXISTS ("
+        "  SELECT 1 FROM memberships a JOIN memberships b ON b.group_id = a.group_id "
+        "  WHERE a.user_id = ?1 AND b.user_id = c.user_id))");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, caller_uid);
+    sqlite3_bind_text(s, 2, username, -1, SQLITE_STATIC);
+    int rc = core_row(st, s);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    out->user_id = sqlite3_column_int64(s, 0);
+    core_col_text(s, 1, out->sip_username, sizeof out->sip_username);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int core_resolve_caller(struct store *st, const char *sip_username, int64_t *uid)
+{
+    *uid = 0;
+    if (!username_ok(sip_username))
+        return -ENOENT;
+    sqlite3_stmt *s = core_stmt(st, "SELECT user_id FROM sip_credentials WHERE username = ?1");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, sip_username, -1, SQLITE_STATIC);
+    int rc = core_row(st, s);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    *uid = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return 0;
+}
+
+int core_sip_lookup_ha1(struct store *st, const char *sip_username, uint8_t ha1[16])
+{
+    memset(ha1, 0, 16);
+    if (!username_ok(sip_username))
+        return -ENOENT;
+    sqlite3_stmt *s = core_stmt(st, "SELECT ha1 FROM sip_credentials WHERE username = ?1");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, sip_username, -1, SQLITE_STATIC);
+    int rc = core_row(st, s);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    if (sqlite3_column_bytes(s, 0) != 16) {
+        sqlite3_reset(s);
+        return -EIO;
+    }
+    memcpy(ha1, sqlite3_column_blob(s, 0), 16);
+    sqlite3_reset(s);
+    return 0;
+}
