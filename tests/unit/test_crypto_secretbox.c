@@ -348,11 +348,16 @@ TEST(crypto_secretbox_key_bad_files)
     ASSERT_EQ(created, 0);
     ASSERT_MEM_EQ(key, zero, 32);
 
-    /* an unreadable file (skip when running as root, who can read anything) */
-    if (geteuid() != 0) {
-        snprintf(path, sizeof path, "%s/unreadable.key", t_tmpdir());
-        write_file(path, hex64, 64);
-        ASSERT_EQ(chmod(path, 0), 0);
-        ASSERT_EQ(secretbox_key_load(path, key, &created), -EACCES);
+    /* An unreadable file. Root reads anything, so as root this test process
+     * (a child of the runner, alone) first drops to the nobody user. */
+    snprintf(path, sizeof path, "%s/unreadable.key", t_tmpdir());
+    write_file(path, hex64, 64);
+    ASSERT_EQ(chmod(path, 0), 0);
+    ASSERT_EQ(chmod(t_tmpdir(), 0755), 0);
+    if (geteuid() == 0) {
+        ASSERT_EQ(setgid(65534), 0);
+        ASSERT_EQ(setuid(65534), 0);
     }
+    ASSERT(geteuid() != 0);
+    ASSERT_EQ(secretbox_key_load(path, key, &created), -EACCES);
 }
