@@ -13,10 +13,13 @@
  */
 #include "base/config.h"
 #include "base/log.h"
+#include "crypto/hash.h"
+#include "crypto/secretbox.h"
 #include "net/http.h"
 #include "portal/portal.h"
 #include "store/db.h"
 #include "turn/config.h"
+#include "turn/server.h"
 #include "buildinfo.h"
 
 #include <arpa/inet.h>
@@ -144,6 +147,39 @@ static int main_setup_logging(const config_t *cfg)
     return 0;
 }
 
+/* Loads the key that encrypts SIP passwords, creating it on first start. A
+ * key created inside the data volume is a warning: anyone with a copy of the
+ * volume (a backup, a snapshot) could then decrypt every SIP password. */
+static int main_load_secret_key(const config_t *cfg, uint8_t key[SECRETBOX_KEY_LEN])
+{
+    char path[4096];
+    const char *p = config_str(cfg, "secret-key-file");
+    int created = 0, w;
+    if (p)
+        w = snprintf(path, sizeof path, "%s", p);
+    else
+        w = snprintf(path, sizeof path, "%s/secret.key", config_str(cfg, "data-dir"));
+    if (w < 0 || (size_t)w >= sizeof path) {
+        log_error("main", "secret-key-file path is too long");
+        return -ENAMETOOLONG;
+    }
+    int rc = secretbox_key_load(path, key, &created);
+    if (rc == -EINVAL) {
+        log_error("main", "secret-key-file %s is not a 32-byte key (64 hex digits or 32 raw bytes)",
+                  path);
+        return rc;
+    }
+    if (rc < 0) {
+        log_error("main", "cannot load secret-key-file %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    if (created)
+        log_warn("main", "created a new secret key at %s: back it up and keep it outside the "
+                 "data volume (set secret-key-file); without it no stored SIP password can be "
+                 "decrypted", path);
+    return 0;
+}
+
 static int main_db_path(const config_t *cfg, char *out, size_t n)
 {
     int w = snprintf(out, n, "%s/t9phone.db", config_str(cfg, "data-dir"));
@@ -156,8 +192,10 @@ struct app {
     uv_loop_t *loop;
     const config_t *cfg;
     struct store *st;
+    uint8_t key[SECRETBOX_KEY_LEN];
     struct portal portal;
     struct http_server *http;
+    struct turn_server *turn;
     uv_signal_t sig_term, sig_int, sig_hup;
     int stopping;
     int pending_stops;
@@ -189,7 +227,11 @@ static void app_stop(struct app *a)
         http_server_stop(a->http, app_engine_stopped, a);
         a->http = NULL;
     }
-    /* TURN: stopped here once it is wired. */
+    if (a->turn) {
+        a->pending_stops++;
+        turn_server_stop(a->turn, app_engine_stopped, a);
+        a->turn = NULL;
+    }
     app_engine_stopped(a);
 }
 
@@ -198,7 +240,8 @@ static void app_on_signal(uv_signal_t *h, int signum)
     struct app *a = h->data;
     if (signum == SIGHUP) {
         log_info("main", "SIGHUP: reloading");
-        /* TURN: TLS certificate reload goes here once TLS exists. */
+        if (a->turn)
+            turn_server_reload_tls(a->turn);
         return;
     }
     app_stop(a);
@@ -231,6 +274,8 @@ static int cmd_serve(const config_t *cfg)
         return 1;
     }
     struct app a = { .cfg = cfg };
+    if (main_load_secret_key(cfg, a.key) < 0)
+        return 1;
     a.loop = uv_default_loop();
     if ((rc = store_open(path, &a.st, err, sizeof err)) < 0) {
         log_error("store", "%s", err);
@@ -255,7 +300,15 @@ static int cmd_serve(const config_t *cfg)
     }
     log_info("portal", "listening for HTTP on port %d", ho.port);
 
-    /* TURN: started here once it is wired. */
+    /* TURN: T9phone accounts' HA1 keys once the accounts core is wired;
+     * REST credentials (use-auth-secret) work without it. */
+    if ((rc = turn_server_start(a.loop, cfg, NULL, &a.turn, err, sizeof err)) < 0) {
+        log_error("turn", "%s", err);
+        http_server_stop(a.http, NULL, NULL);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        store_close(a.st);
+        return 1;
+    }
 
     uv_signal_init(a.loop, &a.sig_term);
     uv_signal_init(a.loop, &a.sig_int);
@@ -269,6 +322,7 @@ static int cmd_serve(const config_t *cfg)
     uv_run(a.loop, UV_RUN_DEFAULT);
 
     store_close(a.st);
+    crypto_wipe(a.key, sizeof a.key);
     rc = uv_loop_close(a.loop);
     if (rc < 0)
         log_warn("main", "loop closed with handles open");

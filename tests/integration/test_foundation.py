@@ -213,3 +213,20 @@ def test_runs_alone_in_an_empty_root(tmp_path):
         assert proc.wait(timeout=15) == 0
         log.close()
     assert (root / "data" / "t9phone.db").exists()
+
+
+def test_secret_key_created_private_on_first_start(t9server):
+    s = t9server()
+    key = s.data_dir / "secret.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert len(bytes.fromhex(key.read_text().strip())) == 32
+    assert "keep it outside the data volume" in s.log_text()
+
+
+def test_bad_secret_key_stops_startup(tmp_path):
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    r = run_t9(["serve", f"--data-dir={tmp_path}/d", f"--secret-key-file={bad}",
+                f"--portal-port={free_port()}"], timeout=20)
+    assert r.returncode != 0
+    assert "is not a 32-byte key" in r.stderr
