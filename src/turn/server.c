@@ -1287,16 +1287,10 @@ static void on_conn_closed(uv_handle_t *h)
     conn_free(h->data);
 }
 
-static void on_tls_closed(void *arg)
-{
-    conn_free(arg);
-}
-
-static void conn_close(struct conn *c)
+/* Takes the connection out of the server's books and drops its allocation. */
+static void conn_unlink(struct conn *c)
 {
     struct turn_server *ts = c->ts;
-    if (c->closing)
-        return;
     c->closing = 1;
     if (c->alloc)
         alloc_close(c->alloc);
@@ -1307,6 +1301,23 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     ts->nconns--;
+}
+
+/* The TLS layer closed the handle, on our request or on its own (peer gone,
+ * handshake failure). */
+static void on_tls_closed(void *arg)
+{
+    struct conn *c = arg;
+    if (!c->closing)
+        conn_unlink(c);
+    conn_free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->closing)
+        return;
+    conn_unlink(c);
     if (c->tls_mode && c->tls) {
         tls_conn_close(c->tls);
     } else {

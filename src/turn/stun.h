@@ -93,9 +93,11 @@ enum {
 /* Transport protocol number in REQUESTED-TRANSPORT. */
 #define STUN_TRANSPORT_UDP 17
 
-/* Channel numbers (RFC 8656 narrows RFC 5766's 0x4000-0x7FFF). */
+/* Channel numbers. RFC 8656 narrows RFC 5766's 0x4000-0x7FFF to 0x4FFF,
+ * but coturn and its clients (turnutils_uclient) use the whole RFC 5766
+ * range, so the server accepts it. */
 #define TURN_CHANNEL_MIN 0x4000
-#define TURN_CHANNEL_MAX 0x4FFF
+#define TURN_CHANNEL_MAX 0x7FFF
 
 struct stun_attr {
     uint16_t type;
