@@ -13,6 +13,7 @@
  */
 #include "base/config.h"
 #include "base/log.h"
+#include "core/resolve.h"
 #include "crypto/hash.h"
 #include "crypto/secretbox.h"
 #include "net/http.h"
@@ -254,6 +255,12 @@ static int main_ensure_dir(const char *dir)
     return -errno;
 }
 
+/* TURN: long-term keys of T9phone users are their SIP HA1s. */
+static int app_turn_ha1(void *ctx, const char *username, uint8_t key[16])
+{
+    return core_sip_lookup_ha1(ctx, username, key) == 0 ? 0 : -ENOENT;
+}
+
 static int cmd_serve(const config_t *cfg)
 {
     char path[4096], err[512];
@@ -300,9 +307,8 @@ static int cmd_serve(const config_t *cfg)
     }
     log_info("portal", "listening for HTTP on port %d", ho.port);
 
-    /* TURN: T9phone accounts' HA1 keys once the accounts core is wired;
-     * REST credentials (use-auth-secret) work without it. */
-    if ((rc = turn_server_start(a.loop, cfg, NULL, &a.turn, err, sizeof err)) < 0) {
+    struct turn_auth ta = { app_turn_ha1, a.st };
+    if ((rc = turn_server_start(a.loop, cfg, &ta, &a.turn, err, sizeof err)) < 0) {
         log_error("turn", "%s", err);
         http_server_stop(a.http, NULL, NULL);
         uv_run(a.loop, UV_RUN_DEFAULT);
