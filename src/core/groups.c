@@ -16,21 +16,23 @@ void core_groups_slugify(const char *name, char slug[CORE_SLUG_SIZE])
 {
     size_t o = 0;
     int dash = 0;
-    for (const unsigned char *p = (const unsigned char *)name; p && *p && o < 32; p++) {
+    for (const unsigned char *p = (const unsigned char *)name; p && *p; p++) {
         unsigned char c = *p;
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (dash && o > 0 && o < 31)
-                slug[o++] = '-';
-            dash = 0;
-            slug[o++] = (char)c;
-        } else {
-            dash = 1;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+            dash = o > 0;
+            continue;
         }
+        /* A separator needs room for itself and one more character, so
+         * words are never glued together and the slug never ends in '-'. */
+        if (o + (dash ? 2 : 1) > 32)
+            break;
+        if (dash)
+            slug[o++] = '-';
+        dash = 0;
+        slug[o++] = (char)c;
     }
-    while (o > 0 && slug[o - 1] == '-')
-        o--;
     slug[o] = '\0';
     if (o == 0)
         snprintf(slug, CORE_SLUG_SIZE, "group");
