@@ -51,7 +51,14 @@ static int domain_ok(const char *p, size_t n)
         if (!ok || (c == '-' && label == 0) || ++label > 63)
             return 0;
     }
-    return label > 0 && p[n - 1] != '-' && labels >= 2;
+    if (label == 0 || p[n - 1] == '-' || labels < 2)
+        return 0;
+    /* A top-level domain is never all digits: this refuses addresses at a
+     * bare IP address, which the database must never hold. */
+    for (size_t i = n - label; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return 1;
+    return 0;
 }
 
 int core_accounts_normalise_email(const char *in, size_t len, char out[CORE_EMAIL_SIZE])

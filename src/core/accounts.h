@@ -11,8 +11,8 @@
  *   bytes without spaces, control characters, quotes or ()<>[]\,;: and
  *   without leading, trailing or doubled dots; a domain of at least two
  *   dot-separated labels of letters, digits, '-' (not at either end) or
- *   UTF-8 bytes. Quoted local parts and address literals ([1.2.3.4]) are
- *   refused.
+ *   UTF-8 bytes, the last not all digits. Quoted local parts, address
+ *   literals ([1.2.3.4]) and bare IP addresses (a@192.0.2.1) are refused.
  *
  * Password policy (core_accounts_check_password): 10 to 1024 bytes, no NUL
  * byte (bcrypt's key schedule uses NUL as a separator, so "a" and "a\0a"

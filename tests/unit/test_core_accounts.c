@@ -20,6 +20,7 @@ TEST(core_accounts_email_normalisation)
         { "  Marina@Example.ORG \r\n", "Marina@example.org" },
         { "a.b+tag@sub.example.co.uk", "a.b+tag@sub.example.co.uk" },
         { "x@xn--bcher-kva.example", "x@xn--bcher-kva.example" },
+        { "x@123.example.org2", "x@123.example.org2" },
         { "\xc3\xa9t\xc3\xa9@b\xc3\xbc" "cher.example", "\xc3\xa9t\xc3\xa9@b\xc3\xbc" "cher.example" },
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -32,7 +33,7 @@ TEST(core_accounts_email_normalisation)
         "a.@example.org", "a..b@example.org", "a@-example.org", "a@example-.org",
         "a@example..org", "a@.example.org", "a@example.org.", "\"a\"@example.org",
         "a@[127.0.0.1]", "a<b@example.org", "a\r\nBcc: x@example.org",
-        "a@exa_mple.org", "a\x01@example.org",
+        "a@exa_mple.org", "a\x01@example.org", "a@192.0.2.1", "a@example.123",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (core_accounts_normalise_email(bad[i], strlen(bad[i]), out) != CORE_E_BAD_EMAIL)
