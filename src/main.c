@@ -13,7 +13,12 @@
  */
 #include "base/config.h"
 #include "base/log.h"
+#include "cli/admin.h"
+#include "core/core.h"
+#include "core/errors.h"
+#include "core/maint.h"
 #include "core/resolve.h"
+#include "core/sipcred.h"
 #include "crypto/hash.h"
 #include "crypto/secretbox.h"
 #include "net/http.h"
@@ -33,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bearssl.h>
@@ -70,16 +76,39 @@ struct cmdline {
     const char *command;
     const char *config_file;
     int npos;
-    char *pos[8];
+    char *pos[16];  /* the command's own words (admin options included) */
+    int nflags;
+    char *flags[64]; /* --key=value configuration flags, in order */
 };
 
+static int main_is_admin(const char *cmd)
+{
+    return cmd && (strcmp(cmd, "user") == 0 || strcmp(cmd, "group") == 0);
+}
+
+static int main_push(char **arr, int *n, int cap, char *word)
+{
+    if (*n == cap) {
+        fprintf(stderr, "t9phone: too many arguments\n");
+        return -E2BIG;
+    }
+    arr[(*n)++] = word;
+    return 0;
+}
+
+/* Sorts argv into the command, its own words and configuration flags, then
+ * loads the file, the environment and the flags in that order (weakest to
+ * strongest). Admin options (--email E) belong to the command, not to the
+ * configuration; cli_admin_option() tells them apart. */
 static int main_parse_args(int argc, char **argv, struct cmdline *cl, config_t *cfg)
 {
     char err[CONFIG_ERR_LEN];
+    const int poscap = (int)(sizeof cl->pos / sizeof cl->pos[0]);
+    const int flagcap = (int)(sizeof cl->flags / sizeof cl->flags[0]);
     memset(cl, 0, sizeof *cl);
-    /* Pass 1: positional words and --config, so the file loads first. */
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        char *a = argv[i];
+        int rc = 0;
         if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "t9phone: --config needs a file name\n");
@@ -92,17 +121,22 @@ static int main_parse_args(int argc, char **argv, struct cmdline *cl, config_t *
             cl->config_file = a + 9;
             continue;
         }
-        if (a[0] == '-')
-            continue;
-        if (!cl->command) {
+        int admin_opt = main_is_admin(cl->command) ? cli_admin_option(a) : 0;
+        if (admin_opt == 1 && i + 1 < argc) {
+            rc = main_push(cl->pos, &cl->npos, poscap, a);
+            if (rc == 0)
+                rc = main_push(cl->pos, &cl->npos, poscap, argv[++i]);
+        } else if (admin_opt) {
+            rc = main_push(cl->pos, &cl->npos, poscap, a);
+        } else if (a[0] == '-') {
+            rc = main_push(cl->flags, &cl->nflags, flagcap, a);
+        } else if (!cl->command) {
             cl->command = a;
-            continue;
+        } else {
+            rc = main_push(cl->pos, &cl->npos, poscap, a);
         }
-        if (cl->npos == (int)(sizeof cl->pos / sizeof cl->pos[0])) {
-            fprintf(stderr, "t9phone: too many arguments\n");
-            return -E2BIG;
-        }
-        cl->pos[cl->npos++] = argv[i];
+        if (rc < 0)
+            return rc;
     }
     if (cl->config_file && config_load_file(cfg, cl->config_file, err) < 0) {
         fprintf(stderr, "t9phone: %s\n", err);
@@ -112,15 +146,8 @@ static int main_parse_args(int argc, char **argv, struct cmdline *cl, config_t *
         fprintf(stderr, "t9phone: %s\n", err);
         return -EINVAL;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
-            i++;
-            continue;
-        }
-        if (a[0] != '-' || strncmp(a, "--config=", 9) == 0)
-            continue;
-        if (config_set_flag(cfg, a, err) < 0) {
+    for (int i = 0; i < cl->nflags; i++) {
+        if (config_set_flag(cfg, cl->flags[i], err) < 0) {
             fprintf(stderr, "t9phone: %s\n", err);
             return -EINVAL;
         }
@@ -194,6 +221,8 @@ struct app {
     const config_t *cfg;
     struct store *st;
     uint8_t key[SECRETBOX_KEY_LEN];
+    struct core_cfg core;
+    uv_timer_t maint;
     struct portal portal;
     struct http_server *http;
     struct turn_server *turn;
@@ -204,6 +233,7 @@ struct app {
 
 static void app_close_signals(struct app *a)
 {
+    uv_close((uv_handle_t *)&a->maint, NULL);
     uv_close((uv_handle_t *)&a->sig_term, NULL);
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->sig_hup, NULL);
@@ -248,6 +278,40 @@ static void app_on_signal(uv_signal_t *h, int signum)
     app_stop(a);
 }
 
+#define MAIN_MAINT_MS (3600 * 1000)
+
+/* Hourly: expired tokens, sessions and invites go (core_maint_purge). */
+static void app_on_maint(uv_timer_t *t)
+{
+    struct app *a = t->data;
+    int n = core_maint_purge(a->st, (int64_t)time(NULL));
+    if (n > 0)
+        log_info("core", "purged %d expired rows", n);
+    else if (n < 0)
+        log_error("core", "purge failed: %s", core_strerror(n));
+}
+
+/* HA1 depends on the realm: after a realm change every stored HA1 is
+ * recomputed from the decrypted password, so phones keep registering. */
+static int app_prepare_store(struct app *a)
+{
+    int changed = 0;
+    int rc = core_sipcred_rehash(a->st, &a->core, &changed);
+    if (rc == -EBADMSG) {
+        log_error("main", "secret-key-file does not decrypt the stored SIP passwords: "
+                  "wrong key for this database");
+        return rc;
+    }
+    if (rc < 0) {
+        log_error("main", "cannot check SIP digest hashes: %s", core_strerror(rc));
+        return rc;
+    }
+    if (changed)
+        log_info("core", "realm changed: recomputed %d SIP digest hashes", changed);
+    app_on_maint(&a->maint);
+    return 0;
+}
+
 static int main_ensure_dir(const char *dir)
 {
     if (mkdir(dir, 0700) == 0 || errno == EEXIST)
@@ -289,6 +353,12 @@ static int cmd_serve(const config_t *cfg)
         return 1;
     }
     log_info("store", "database open, schema version %d", store_version(a.st));
+    a.core = (struct core_cfg){ .realm = config_str(cfg, "realm"), .secret_key = a.key };
+    a.maint.data = &a;
+    if (app_prepare_store(&a) < 0) {
+        store_close(a.st);
+        return 1;
+    }
 
     a.portal.st = a.st;
     struct http_server_opts ho = {
@@ -316,6 +386,8 @@ static int cmd_serve(const config_t *cfg)
         return 1;
     }
 
+    uv_timer_init(a.loop, &a.maint);
+    uv_timer_start(&a.maint, app_on_maint, MAIN_MAINT_MS, MAIN_MAINT_MS);
     uv_signal_init(a.loop, &a.sig_term);
     uv_signal_init(a.loop, &a.sig_int);
     uv_signal_init(a.loop, &a.sig_hup);
@@ -437,6 +509,42 @@ static int cmd_backup(const config_t *cfg, const struct cmdline *cl)
     return 0;
 }
 
+/* Admin commands work on the database of a stopped or running instance:
+ * WAL mode and the busy timeout let both write the one file. */
+static int cmd_admin(const config_t *cfg, const struct cmdline *cl)
+{
+    char path[4096], err[512];
+    char *av[1 + sizeof cl->pos / sizeof cl->pos[0]];
+    uint8_t key[SECRETBOX_KEY_LEN];
+    struct store *st;
+    int ac = 0, rc;
+
+    av[ac++] = (char *)cl->command;
+    for (int i = 0; i < cl->npos; i++)
+        av[ac++] = cl->pos[i];
+    if (ac < 2) {
+        cli_admin_usage(stderr);
+        return 2;
+    }
+    if (main_ensure_dir(config_str(cfg, "data-dir")) < 0 ||
+        main_db_path(cfg, path, sizeof path) < 0) {
+        fprintf(stderr, "t9phone: cannot use data-dir %s\n", config_str(cfg, "data-dir"));
+        return 3;
+    }
+    if (main_load_secret_key(cfg, key) < 0)
+        return 3;
+    if (store_open(path, &st, err, sizeof err) < 0) {
+        fprintf(stderr, "t9phone: %s\n", err);
+        crypto_wipe(key, sizeof key);
+        return 3;
+    }
+    struct cli_env env = { config_str(cfg, "realm"), key, 0, stdin, stdout, stderr };
+    rc = cli_admin_main(st, &env, ac, av);
+    store_close(st);
+    crypto_wipe(key, sizeof key);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: t9phone [serve|version|healthcheck|backup FILE|user ...|group ...]\n"
@@ -474,6 +582,8 @@ int main(int argc, char **argv)
         rc = cmd_healthcheck(cfg);
     else if (strcmp(cmd, "backup") == 0)
         rc = cmd_backup(cfg, &cl);
+    else if (main_is_admin(cmd))
+        rc = cmd_admin(cfg, &cl);
     else {
         fprintf(stderr, "t9phone: unknown command '%s'\n", cmd);
         usage(stderr);

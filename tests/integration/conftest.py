@@ -47,6 +47,12 @@ def free_port(kind=socket.SOCK_STREAM, pair=False):
     raise RuntimeError("no free port")
 
 
+def turn_flags():
+    """Loopback and free ports for the TURN listeners of a server a test starts by hand."""
+    return [f"--listening-port={free_port()}", f"--tls-listening-port={free_port()}",
+            "--listening-ip=127.0.0.1"]
+
+
 def run_t9(args, input=None, cwd=None, env=None, timeout=60, binary=None):
     """Runs a t9phone command to completion; returns CompletedProcess (text)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
@@ -63,8 +69,15 @@ class Server:
         self.portal_port = free_port()
         self.log_path = self.tmp / f"server-{self.portal_port}.log"
         self.forbidden = list(PRIVATE_NEEDLES)
-        self.args = [f"--data-dir={self.data_dir}", f"--portal-port={self.portal_port}",
-                     "--log-level=debug"] + list(args)
+        args = list(args)
+        # Loopback only, and free ports for TURN too, so tests never collide with
+        # another instance (a test's own flags, given later, win).
+        base = [f"--data-dir={self.data_dir}", f"--portal-port={self.portal_port}",
+                "--log-level=debug", f"--listening-port={free_port()}",
+                f"--tls-listening-port={free_port()}"]
+        if not any(a.startswith("--listening-ip") for a in args):
+            base.append("--listening-ip=127.0.0.1")
+        self.args = base + args
         if config is not None:
             cf = self.tmp / "t9phone.conf"
             cf.write_text(config)

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, Server, free_port, run_t9
+from conftest import BIN, Server, free_port, run_t9, turn_flags
 
 CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 
@@ -111,7 +111,7 @@ def test_config_precedence_file_env_flag(tmp_path):
         e = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
         e.update(env)
         log = open(tmp_path / "log", "wb")
-        proc = subprocess.Popen([BIN, "serve", "--config", str(conf), f"--data-dir={data}"] + flags,
+        proc = subprocess.Popen([BIN, "serve", "--config", str(conf), f"--data-dir={data}"] + turn_flags() + flags,
                                 env=e, stderr=log)
         try:
             deadline = time.monotonic() + 10
@@ -198,7 +198,7 @@ def test_runs_alone_in_an_empty_root(tmp_path):
     port = free_port()
     log = open(tmp_path / "chroot.log", "wb")
     proc = subprocess.Popen([CHROOT, str(root), "/t9phone", "serve", "--data-dir=/data",
-                             f"--portal-port={port}"], stderr=log, env={})
+                             f"--portal-port={port}"] + turn_flags(), stderr=log, env={})
     try:
         ok = False
         deadline = time.monotonic() + 15
