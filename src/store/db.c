@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_STMT_CACHE 96
+/* core/ alone prepares about 80 distinct statements; room for the engines. */
+#define STORE_STMT_CACHE 256
 
 struct store_cached {
     const char *sql; /* the caller's string; callers pass literals */
@@ -159,13 +160,19 @@ sqlite3 *store_db(struct store *st)
 
 sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 {
-    for (size_t i = 0; i < st->ncached; i++) {
-        struct store_cached *c = &st->cache[i];
-        if (c->sql == sql || strcmp(c->sql, sql) == 0) {
-            sqlite3_reset(c->stmt);
-            sqlite3_clear_bindings(c->stmt);
-            return c->stmt;
-        }
+    /* Callers pass string literals, so the pointer almost always matches;
+     * comparing text is the fallback for a copy of the same SQL. */
+    struct store_cached *hit = NULL;
+    for (size_t i = 0; i < st->ncached && !hit; i++)
+        if (st->cache[i].sql == sql)
+            hit = &st->cache[i];
+    for (size_t i = 0; i < st->ncached && !hit; i++)
+        if (strcmp(st->cache[i].sql, sql) == 0)
+            hit = &st->cache[i];
+    if (hit) {
+        sqlite3_reset(hit->stmt);
+        sqlite3_clear_bindings(hit->stmt);
+        return hit->stmt;
     }
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
