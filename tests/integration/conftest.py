@@ -2,9 +2,11 @@
 
 Every server a test starts is stopped at teardown with SIGTERM and must exit 0
 within the time limit. At stop, its log, database and WAL are searched for
-loopback addresses and for every string the test registered with
-``server.forbid(...)`` (emails, nicknames, usernames): the privacy rules of
-DESIGN.md are checked on every run, not in one special test.
+loopback addresses; its log for every string the test registered with
+``server.forbid(...)`` (emails, nicknames, usernames the server legitimately
+stores but must never log); and log, database and WAL for every string
+registered with ``server.forbid_stored(...)`` (data of deleted accounts).
+The privacy rules of DESIGN.md are checked on every run, not in one test.
 """
 import os
 import pathlib
@@ -68,7 +70,8 @@ class Server:
         self.data_dir = self.tmp / "data"
         self.portal_port = free_port()
         self.log_path = self.tmp / f"server-{self.portal_port}.log"
-        self.forbidden = list(PRIVATE_NEEDLES)
+        self.forbidden = list(PRIVATE_NEEDLES)  # log and database files
+        self.forbidden_log = list(LOG_NEEDLES)  # log only
         args = list(args)
         # Loopback only, and free ports for TURN too, so tests never collide with
         # another instance (a test's own flags, given later, win).
@@ -108,6 +111,11 @@ class Server:
         raise AssertionError("server did not become healthy:\n" + self.log_text())
 
     def forbid(self, *needles):
+        """Strings that must never appear in the server's log."""
+        for n in needles:
+            self.forbidden_log.append(n.encode() if isinstance(n, str) else n)
+
+    def forbid_stored(self, *needles):
         """Strings that must appear in neither the log nor the database files."""
         for n in needles:
             self.forbidden.append(n.encode() if isinstance(n, str) else n)
@@ -139,7 +147,7 @@ class Server:
             files += [p for p in self.data_dir.iterdir() if p.name.startswith("t9phone.db")]
         for f in files:
             blob = f.read_bytes()
-            needles = self.forbidden + (LOG_NEEDLES if f == self.log_path else [])
+            needles = self.forbidden + (self.forbidden_log if f == self.log_path else [])
             for n in needles:
                 if n in blob:
                     found.append(f"{f.name} contains {n!r}")

@@ -231,6 +231,6 @@ def test_cli_on_a_running_instance(t9server):
     assert r.returncode == 0, r.stderr
     # Checked when the server stops: neither its log nor its database files
     # (main file and WAL) may hold anything of the deleted account.
-    s.forbid("gone.soon@example.org", "gonesoon", sip)
+    s.forbid_stored("gone.soon@example.org", "gonesoon", sip)
     assert [row[0] for row in lines(s.cli("user", "list").stdout)] == ["alice@example.org"]
     assert s.proc.poll() is None
