@@ -14,8 +14,7 @@ RUN ./build.sh release && ./out/t9phone version \
 FROM scratch
 COPY --from=build /image/ /
 ENV T9PHONE_DATA_DIR=/data \
-    T9PHONE_PORTAL_IP=0.0.0.0 \
-    T9PHONE_LISTENING_IP=0.0.0.0
+    T9PHONE_PORTAL_IP=0.0.0.0
 USER 10001:10001
 VOLUME ["/data"]
 # portal HTTP, TURN/STUN UDP+TCP, TURN over TLS
