@@ -580,3 +580,53 @@ no-software-attribute
     finally:
         c.close()
     assert srv.proc.poll() is None
+
+
+def _has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+def test_ipv6_relay_and_transport(t9server):
+    port, _, args = turn_args(extra=["--listening-ip=::1", "--relay-ip=::1",
+                                     "--allow-loopback-peers"])
+    t9server(args)
+    pport = free_port(socket.SOCK_DGRAM, pair=True)
+    p = subprocess.Popen(["timeout", "300", PEER, "-L", "::1", "-p", str(pport)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        # IPv4 client asking for an IPv6 relay (REQUESTED-ADDRESS-FAMILY), and IPv6 clients.
+        for server, flags in (("127.0.0.1", ["-x"]), ("::1", ["-x"]), ("::1", ["-x", "-t"])):
+            cmd = ["timeout", "120", UCLIENT, *flags, "-p", str(port), "-e", "::1", "-r",
+                   str(pport), "-n", "20", "-m", "2", "-z", "10", "-W", SECRET, "-u", "alice",
+                   server]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=130)
+            out = r.stdout + r.stderr
+            assert r.returncode == 0, out[-2000:]
+            assert lost_packets(out) == 0, out[-2000:]
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    c = Client(port)
+    try:
+        user, pw = rest_credential(SECRET, int(time.time()) + 3600)
+        (_, cls, _, a), _ = c.allocate(user, ltc_key(user, pw), [(0x0017, b"\x02\0\0\0")])
+        assert cls == 2 and a[0x0016][0][1] == 2  # an IPv6 relayed address
+    finally:
+        c.close()
+
+
+def test_max_bps_limits_an_allocation(t9server, peer):
+    """max-bps=200 bytes/s per direction: a 160-byte-per-message run cannot get through
+    whole (the exact count depends on timing, so only 'some were dropped' is checked)."""
+    port, _, args = turn_args(extra=["--allow-loopback-peers", "--max-bps=200"])
+    t9server(args)
+    rc, out = uclient(port, peer, ["-l", "160"], ["-W", SECRET, "-u", "alice"], n=40, m=1)
+    assert rc == 0, out[-2000:]
+    assert lost_packets(out) > 0, out[-2000:]
