@@ -56,6 +56,9 @@ const struct config_key turn_config_keys[] = {
                                        "direction (0: unlimited)"),
     INT("bps-capacity", "0", 0, 2000000000, "bytes per second all allocations together may "
                                             "relay in each direction (0: unlimited)"),
+    INT("turn-max-connections", "1024", 0, 65535, "T9phone: open TCP and TLS client connections "
+                                                "at most (about 50 KiB each, 90 KiB with TLS); "
+                                                "more are closed at once"),
     INT("max-allocate-lifetime", "3600", 1, 86400, "longest allocation lifetime in seconds"),
     INT("channel-lifetime", "600", 1, 86400, "channel binding lifetime in seconds"),
     INT("permission-lifetime", "300", 1, 86400, "permission lifetime in seconds"),

@@ -33,9 +33,8 @@
 #define MAX_CHANNELS 32       /* per allocation */
 #define MAX_RESERVATIONS 256  /* EVEN-PORT R reservations, server-wide */
 #define MAX_SECRETS 8
-#define MAX_CONNS 4096        /* TCP and TLS client connections */
 #define CONN_RBUF 16384       /* largest frame accepted over a stream */
-#define CONN_OUT_CAP 32768    /* buffered output per connection (x2) */
+#define CONN_OUT_CAP 16384    /* buffered output per connection (x2) */
 #define CONN_IDLE_MS 60000    /* a connection without allocation and traffic */
 #define RESERVATION_MS 30000
 #define DEFAULT_LIFETIME 600
@@ -138,6 +137,7 @@ struct turn_server {
     size_t nsecrets;
     char sep;
     long user_quota, total_quota;
+    size_t max_conns;
     uint64_t max_bps, bps_capacity;
     uint32_t stale_nonce;
     uint32_t max_lifetime, channel_lifetime, perm_lifetime;
@@ -1412,7 +1412,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_init(ts->loop, &c->tcp);
     c->tcp.data = c;
     ts->handles++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || ts->nconns >= MAX_CONNS) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || ts->nconns >= ts->max_conns) {
         c->tls_mode = 1; /* nothing to free but the connection */
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
         return;
@@ -1553,20 +1553,34 @@ static int add_listener(struct turn_server *ts, int kind, const union sa *ip, in
 /* Listening addresses: the configured ones, or every interface address
  * (binding each address, not the wildcard, keeps replies leaving from the
  * address the client used). */
-static size_t listen_ips(struct turn_server *ts, const config_t *cfg, union sa *ips, size_t max)
+static int listen_ips(const config_t *cfg, union sa *ips, size_t max, size_t *count, char *err,
+                      size_t errlen)
 {
     size_t n = 0;
-    (void)ts;
-    for (size_t i = 0; i < config_count(cfg, "listening-ip") && n < max; i++)
-        if (parse_ip(config_nth(cfg, "listening-ip", i), &ips[n]) == 0)
-            n++;
-    if (config_count(cfg, "listening-ip"))
-        return n;
-    uv_interface_address_t *ifs;
-    int count;
-    if (uv_interface_addresses(&ifs, &count) < 0)
+    size_t given = config_count(cfg, "listening-ip");
+    if (given > max) {
+        snprintf(err, errlen, "at most %zu listening-ip values", max);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < given; i++) {
+        if (parse_ip(config_nth(cfg, "listening-ip", i), &ips[n]) < 0) {
+            snprintf(err, errlen, "listening-ip: '%s' is not an address",
+                     config_nth(cfg, "listening-ip", i));
+            return -EINVAL;
+        }
+        n++;
+    }
+    if (given) {
+        *count = n;
         return 0;
-    for (int i = 0; i < count && n < max; i++) {
+    }
+    uv_interface_address_t *ifs;
+    int nif;
+    if (uv_interface_addresses(&ifs, &nif) < 0) {
+        snprintf(err, errlen, "cannot list interface addresses: set listening-ip");
+        return -EINVAL;
+    }
+    for (int i = 0; i < nif && n < max; i++) {
         union sa a;
         sa_copy(&a, (struct sockaddr *)&ifs[i].address);
         if (a.sa.sa_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a.in6.sin6_addr))
@@ -1582,8 +1596,9 @@ static size_t listen_ips(struct turn_server *ts, const config_t *cfg, union sa *
         if (!dup)
             ips[n++] = a;
     }
-    uv_free_interface_addresses(ifs, count);
-    return n;
+    uv_free_interface_addresses(ifs, nif);
+    *count = n;
+    return 0;
 }
 
 static int parse_ranges(const config_t *cfg, const char *key, struct turn_ip_range **out,
@@ -1642,6 +1657,7 @@ static int configure(struct turn_server *ts, const config_t *cfg, union sa *ips,
     }
     ts->sep = sep[0];
     ts->user_quota = config_int(cfg, "user-quota");
+    ts->max_conns = (size_t)config_int(cfg, "turn-max-connections");
     ts->total_quota = config_int(cfg, "total-quota");
     ts->max_bps = (uint64_t)config_int(cfg, "max-bps");
     ts->bps_capacity = (uint64_t)config_int(cfg, "bps-capacity");
@@ -1778,8 +1794,10 @@ int turn_server_start(uv_loop_t *loop, const config_t *cfg, const struct turn_au
     }
     ts->rng |= 1;
     union sa ips[MAX_LISTEN_IPS];
-    size_t nips = listen_ips(ts, cfg, ips, MAX_LISTEN_IPS);
-    int rc;
+    size_t nips = 0;
+    int rc = listen_ips(cfg, ips, MAX_LISTEN_IPS, &nips, err, errlen);
+    if (rc < 0)
+        goto fail_early;
     if (nips == 0) {
         snprintf(err, errlen, "no listening address: set listening-ip");
         rc = -EINVAL;
