@@ -260,6 +260,41 @@ static int add_key(void *ctx, const char *name, struct pem_obj *o)
     return rc;
 }
 
+static int same_unsigned(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    while (alen && !*a) {
+        a++;
+        alen--;
+    }
+    while (blen && !*b) {
+        b++;
+        blen--;
+    }
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Whether the private key belongs to the certificate's public key: the EC
+ * point or the RSA modulus is recomputed from the private key. */
+static int key_matches(const struct tls_creds *c, const br_x509_pkey *pk)
+{
+    if ((int)pk->key_type != c->key_type)
+        return 0;
+    if (c->key_type == BR_KEYTYPE_EC) {
+        uint8_t buf[BR_EC_KBUF_PUB_MAX_SIZE];
+        br_ec_public_key pub;
+        if (br_ec_compute_pub(br_ec_get_default(), &pub, buf, &c->ec) == 0)
+            return 0;
+        return pub.curve == pk->key.ec.curve &&
+               same_unsigned(pub.q, pub.qlen, pk->key.ec.q, pk->key.ec.qlen);
+    }
+    br_rsa_compute_modulus mod = br_rsa_compute_modulus_get_default();
+    size_t n = mod(NULL, &c->rsa);
+    uint8_t buf[1024];
+    if (n == 0 || n > sizeof buf || mod(buf, &c->rsa) != n)
+        return 0;
+    return same_unsigned(buf, n, pk->key.rsa.n, pk->key.rsa.nlen);
+}
+
 static int creds_load(const char *cert, const char *key, struct tls_creds **out, char *err,
                       size_t errlen)
 {
@@ -296,7 +331,7 @@ static int creds_load(const char *cert, const char *key, struct tls_creds **out,
     br_x509_decoder_init(&xd, NULL, NULL);
     br_x509_decoder_push(&xd, c->chain[0].data, c->chain[0].data_len);
     const br_x509_pkey *pk = br_x509_decoder_get_pkey(&xd);
-    if (br_x509_decoder_last_error(&xd) != 0 || !pk || pk->key_type != c->key_type) {
+    if (br_x509_decoder_last_error(&xd) != 0 || !pk || !key_matches(c, pk)) {
         snprintf(err, errlen, "%s: the first certificate does not match the key in %s", cert,
                  key);
         rc = -EINVAL;
