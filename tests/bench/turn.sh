@@ -102,4 +102,4 @@ awk '{ pps[$1] = $2; cpu[$1] = $3 } END {
     if (pps["coturn"] > 0) printf "ratio    packets/s t9phone/coturn = %.2f\n", pps["t9phone"] / pps["coturn"];
     if (cpu["coturn"] > 0) printf "ratio    CPU seconds t9phone/coturn = %.2f\n", cpu["t9phone"] / cpu["coturn"];
 }' "$work/results"
-echo "uclient flags: $args (channels over UDP, 2 allocations per client)"
+echo "uclient flags: $args"

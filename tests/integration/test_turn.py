@@ -630,3 +630,74 @@ def test_max_bps_limits_an_allocation(t9server, peer):
     rc, out = uclient(port, peer, ["-l", "160"], ["-W", SECRET, "-u", "alice"], n=40, m=1)
     assert rc == 0, out[-2000:]
     assert lost_packets(out) > 0, out[-2000:]
+
+
+def test_relay_paths_and_expiry(t9server):
+    """Send/Data indications and ChannelData both ways with a Python peer; then the
+    permission and channel lifetimes (1 s here) run out and the peer is cut off."""
+    port, _, args = turn_args(extra=["--allow-loopback-peers", "--permission-lifetime=1",
+                                     "--channel-lifetime=1", "--fingerprint"])
+    t9server(args)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.settimeout(2)
+    pip, pport = peer.getsockname()
+    c = Client(port)
+    try:
+        user, pw = rest_credential(SECRET, int(time.time()) + 3600)
+        key = ltc_key(user, pw)
+        (_, cls, _, a), nonce = c.allocate(user, key)
+        assert cls == 2
+        v = a[0x0016][0]
+        relay = (socket.inet_ntoa(bytes(x ^ y for x, y in zip(v[4:8], struct.pack("!I", MAGIC)))),
+                 struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16))
+        # Without a permission the peer's datagram is dropped.
+        peer.sendto(b"early", relay)
+        tid = os.urandom(12)
+        _, cls, _, a = c.authed(8, [(0x0012, xor_addr(pip, pport, tid))], user, key, nonce,
+                                tid=tid)
+        assert cls == 2
+        # Send indication -> peer.
+        tid = os.urandom(12)
+        c.s.sendto(build(6, 1, [(0x0012, xor_addr(pip, pport, tid)), (0x0013, b"hello")],
+                         tid=tid), c.addr)
+        data, src = peer.recvfrom(2048)
+        assert data == b"hello" and src == relay
+        # Peer -> Data indication with its address, FINGERPRINT (fingerprint key).
+        peer.sendto(b"world!", relay)
+        resp, _ = c.s.recvfrom(2048)
+        method, cls, tid, a = parse(resp)
+        assert (method, cls) == (7, 1) and a[0x0013][0] == b"world!" and 0x8028 in a
+        assert a[0x0012][0] == xor_addr(pip, pport, tid)
+        # ChannelBind, then ChannelData both ways.
+        tid = os.urandom(12)
+        _, cls, _, a = c.authed(9, [(0x000C, b"\x40\x00\0\0"),
+                                    (0x0012, xor_addr(pip, pport, tid))], user, key, nonce,
+                                tid=tid)
+        assert cls == 2
+        c.s.sendto(b"\x40\x00\x00\x03abc", c.addr)
+        data, _ = peer.recvfrom(2048)
+        assert data == b"abc"
+        peer.sendto(b"xyz12", relay)
+        resp, _ = c.s.recvfrom(2048)
+        assert resp[:4] == b"\x40\x00\x00\x05" and resp[4:9] == b"xyz12"
+        # Unknown channel: dropped silently; the server still answers Binding.
+        c.s.sendto(b"\x40\x01\x00\x03abc", c.addr)
+        _, cls, _, _ = c.request(build(1, 0, []))
+        assert cls == 2
+        # Let the permission and channel expire: the peer is cut off both ways.
+        time.sleep(2.5)
+        peer.sendto(b"late", relay)
+        c.s.sendto(b"\x40\x00\x00\x04late", c.addr)
+        c.s.settimeout(1)
+        with pytest.raises(socket.timeout):
+            while True:
+                resp, _ = c.s.recvfrom(2048)
+                if parse(resp)[0] != 1:
+                    raise AssertionError("relayed after expiry: %r" % resp)
+        peer.settimeout(1)
+        with pytest.raises(socket.timeout):
+            peer.recvfrom(2048)
+    finally:
+        c.close()
+        peer.close()
