@@ -233,6 +233,8 @@ CASES = [
     ("tcp-send", ["-t", "-s"]),
     ("tls-channels", ["-t", "-S"]),
     ("tls-send", ["-t", "-S", "-s"]),
+    ("udp-dont-fragment", ["-g"]),
+    ("udp-padded-channels", ["-D"]),
 ]
 
 
