@@ -1856,6 +1856,10 @@ int turn_server_start(uv_loop_t *loop, const config_t *cfg, const struct turn_au
     log_info("turn", "listening: %zu UDP and %zu TCP sockets on port %d, %zu TLS on port %d; "
                      "relay ports %u-%u",
              nudp, ntcp, ts->listen_port, ntls, ts->tls_port, ts->min_port, ts->max_port);
+    log_info("turn", "credentials: %s%s; peers: %zu denied and %zu allowed ranges%s",
+             ts->auth.lookup_ha1 ? "T9phone accounts" : "no accounts",
+             ts->use_auth_secret ? ", TURN REST API" : "", ts->policy.ndenied,
+             ts->policy.nallowed, ts->policy.allow_loopback ? ", loopback allowed (tests only)" : "");
     *out = ts;
     return 0;
 
