@@ -181,13 +181,16 @@ cmd_test() {
     unit_line="" integ_line=""
     unit_tests || urc=$?
     integration_tests "$@" || irc=$?
+    # Counts from each runner's closing line; a runner that failed without
+    # saying how many counts as one failure, so the summary never reads clean.
     local up uf ip if_
-    up=$(sed -n 's/^unit: \([0-9]*\) passed.*/\1/p' <<<"$unit_line"); up=${up:-0}
-    uf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$unit_line"); uf=${uf:-0}
-    ip=$(grep -oE '[0-9]+ passed' <<<"$integ_line" | grep -oE '[0-9]+' || true); ip=${ip:-0}
-    if_=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$integ_line" | awk '{s += $1} END {print s + 0}')
-    [ $urc -ne 0 ] && [ "$uf" -eq 0 ] && uf=1
-    [ $irc -ne 0 ] && [ "$if_" -eq 0 ] && if_=1
+    up=$(sed -n 's/^unit: \([0-9]*\) passed.*/\1/p' <<<"$unit_line")
+    uf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$unit_line")
+    ip=$( (grep -oE '[0-9]+ passed' <<<"$integ_line" || true) | awk '{s += $1} END {print s + 0}')
+    if_=$( (grep -oE '[0-9]+ (failed|errors?)' <<<"$integ_line" || true) | awk '{s += $1} END {print s + 0}')
+    up=${up:-0} uf=${uf:-0}
+    if [ $urc -ne 0 ] && [ "$uf" -eq 0 ]; then uf=1; fi
+    if [ $irc -ne 0 ] && [ "$if_" -eq 0 ]; then if_=1; fi
     echo "t9phone: $((up + ip)) passed, $((uf + if_)) failed"
     [ $urc -eq 0 ] && [ $irc -eq 0 ]
 }
