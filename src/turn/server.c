@@ -31,7 +31,7 @@
 #define MAX_LISTEN_IPS 16
 #define MAX_PERMS 32          /* per allocation */
 #define MAX_CHANNELS 32       /* per allocation */
-#define MAX_RESERVATIONS 256  /* EVEN-PORT R reservations, server-wide */
+#define MAX_RESERVATIONS 4096 /* EVEN-PORT R reservations, server-wide */
 #define MAX_SECRETS 8
 #define CONN_RBUF 16384       /* largest frame accepted over a stream */
 #define CONN_OUT_CAP 16384    /* buffered output per connection (x2) */
@@ -117,11 +117,14 @@ struct alloc {
     struct bucket up, down;
 };
 
+/* EVEN-PORT R: the next port, bound now (a plain socket, no libuv handle)
+ * so that nobody else can take it before the RTCP allocation comes. */
 struct reservation {
     uint8_t token[8];
     uint16_t port;
     uint8_t v6;
-    uint64_t expires;
+    int fd;
+    uint64_t expires; /* 0: free slot */
 };
 
 struct turn_server {
@@ -787,63 +790,101 @@ static struct reservation *resv_find(struct turn_server *ts, const uint8_t *toke
     return NULL;
 }
 
+static void resv_drop(struct turn_server *ts, struct reservation *rv)
+{
+    if (!rv->expires)
+        return;
+    close(rv->fd);
+    port_release(ts, rv->port);
+    rv->expires = 0;
+}
+
+/* Drops expired reservations (all of them when `all`). */
+static void resv_sweep(struct turn_server *ts, int all)
+{
+    uint64_t now = now_ms(ts);
+    for (size_t i = 0; i < MAX_RESERVATIONS; i++)
+        if (ts->resv[i].expires && (all || ts->resv[i].expires <= now))
+            resv_drop(ts, &ts->resv[i]);
+}
+
 static struct reservation *resv_slot(struct turn_server *ts)
 {
     uint64_t now = now_ms(ts);
     for (size_t i = 0; i < MAX_RESERVATIONS; i++) {
-        if (ts->resv[i].expires && ts->resv[i].expires <= now) {
-            port_release(ts, ts->resv[i].port);
-            ts->resv[i].expires = 0;
-        }
+        if (ts->resv[i].expires && ts->resv[i].expires <= now)
+            resv_drop(ts, &ts->resv[i]);
         if (!ts->resv[i].expires)
             return &ts->resv[i];
     }
     return NULL;
 }
 
-/* Binds the relay socket of a to a free port; even (and with the next port
- * free) when asked. The socket is bound before libuv sees it, so a port in
- * use elsewhere costs no handle. Returns 0 or -EADDRNOTAVAIL. */
-static int relay_bind(struct turn_server *ts, struct alloc *a, int v6, int even, int want_port)
+/* A UDP socket bound to the relay address of the family and port, or -1. */
+static int bind_port(struct turn_server *ts, int v6, unsigned port)
 {
-    const union sa *base = v6 ? &ts->relay6 : &ts->relay4;
+    union sa addr = v6 ? ts->relay6 : ts->relay4;
+    sa_set_port(&addr, (uint16_t)port);
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    if (v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, &addr.sa, v6 ? sizeof addr.in6 : sizeof addr.in) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Finds and binds a free relay port from a random start: an even one when
+ * asked, and with *pair_fd also its successor, bound too. Sockets are bound
+ * before libuv sees them, so a port taken by another process costs nothing.
+ * Returns the socket or -1 when the range is exhausted. */
+static int relay_port(struct turn_server *ts, int v6, int even, int *pair_fd, unsigned *port_out)
+{
     unsigned span = ts->max_port - ts->min_port + 1;
     unsigned start = (unsigned)(rng_next(ts) % span);
     int tries = 0;
     for (unsigned i = 0; i < span && tries < BIND_TRIES; i++) {
-        unsigned port = want_port ? (unsigned)want_port : ts->min_port + (start + i) % span;
-        if (!want_port) {
-            if (port_used(ts, port))
-                continue;
-            if (even && (port % 2 || port + 1 > ts->max_port || port_used(ts, port + 1)))
-                continue;
-        }
+        unsigned port = ts->min_port + (start + i) % span;
+        if (port_used(ts, port) || (even && port % 2))
+            continue;
+        if (pair_fd && (port + 1 > ts->max_port || port_used(ts, port + 1)))
+            continue;
         tries++;
-        union sa addr = *base;
-        sa_set_port(&addr, (uint16_t)port);
-        int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int fd = bind_port(ts, v6, port);
         if (fd < 0)
-            return -EADDRNOTAVAIL;
-        int one = 1;
-        if (v6)
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        if (bind(fd, &addr.sa, v6 ? sizeof addr.in6 : sizeof addr.in) == 0) {
-            uv_udp_init(ts->loop, &a->relay);
-            a->relay.data = a;
-            ts->handles++;
-            if (uv_udp_open(&a->relay, fd) == 0) {
-                a->port = (uint16_t)port;
-                port_take(ts, (uint16_t)port);
-                return 0;
+            continue;
+        if (pair_fd) {
+            int fd2 = bind_port(ts, v6, port + 1);
+            if (fd2 < 0) {
+                close(fd);
+                continue;
             }
-            close(fd);
-            return -EADDRNOTAVAIL; /* caller closes the handle */
+            *pair_fd = fd2;
         }
-        close(fd);
-        if (want_port)
-            break;
+        *port_out = port;
+        return fd;
     }
-    return -EADDRNOTAVAIL;
+    return -1;
+}
+
+/* Gives the bound socket to libuv as a's relay. Returns 0, or -1 with the
+ * socket closed (the handle, if initialized, is for the caller to close). */
+static int relay_open(struct turn_server *ts, struct alloc *a, int fd, unsigned port)
+{
+    uv_udp_init(ts->loop, &a->relay);
+    a->relay.data = a;
+    ts->handles++;
+    if (uv_udp_open(&a->relay, fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    a->port = (uint16_t)port;
+    port_take(ts, (uint16_t)port);
+    return 0;
 }
 
 static void handle_allocate(struct req *r)
@@ -944,13 +985,19 @@ static void handle_allocate(struct req *r)
         reply_error(r, 508);
         return;
     }
-    int want = 0;
+    int fd, fd2 = -1;
+    unsigned port;
     if (rv) {
-        want = rv->port;
-        port_release(ts, rv->port);
+        /* The reserved socket becomes the relay; its port stays taken. */
+        fd = rv->fd;
+        port = rv->port;
         rv->expires = 0;
+    } else {
+        fd = relay_port(ts, v6, even, reserve ? &fd2 : NULL, &port);
     }
-    if (relay_bind(ts, a, v6, even, want) < 0) {
+    if (fd < 0 || relay_open(ts, a, fd, port) < 0) {
+        if (fd2 >= 0)
+            close(fd2);
         if (a->relay.loop) {
             a->closing = 1;
             uv_close((uv_handle_t *)&a->relay, on_relay_closed);
@@ -960,27 +1007,27 @@ static void handle_allocate(struct req *r)
         reply_error(r, 508);
         return;
     }
-    if (reserve) {
+    if (fd2 >= 0) {
         uint8_t t[8];
         if (getentropy(t, sizeof t) == 0) {
             memcpy(slot->token, t, 8);
-            slot->port = (uint16_t)(a->port + 1);
+            slot->port = (uint16_t)(port + 1);
             slot->v6 = (uint8_t)v6;
+            slot->fd = fd2;
             slot->expires = now_ms(ts) + RESERVATION_MS;
             port_take(ts, slot->port);
             memcpy(a->token, t, 8);
             a->has_token = 1;
+        } else {
+            close(fd2);
         }
     }
     if (stun_find(m, STUN_A_DONT_FRAGMENT)) {
-        uv_os_fd_t fd;
-        if (uv_fileno((uv_handle_t *)&a->relay, &fd) == 0) {
-            int v = IP_PMTUDISC_DO;
-            if (v6)
-                setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v);
-            else
-                setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
-        }
+        int v = IP_PMTUDISC_DO;
+        if (v6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v);
+        else
+            setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
     }
     uv_udp_recv_start(&a->relay, on_relay_alloc, on_relay_recv);
     a->transport = r->transport;
@@ -1476,12 +1523,7 @@ static void on_sweep(uv_timer_t *t)
         if (!c->alloc && now - c->last_rx > CONN_IDLE_MS)
             conn_close(c);
     }
-    for (size_t i = 0; i < MAX_RESERVATIONS; i++) {
-        if (ts->resv[i].expires && ts->resv[i].expires <= now) {
-            port_release(ts, ts->resv[i].port);
-            ts->resv[i].expires = 0;
-        }
-    }
+    resv_sweep(ts, 0);
     if (now - ts->last_stats >= 3600 * 1000ULL) {
         ts->last_stats = now;
         log_info("turn", "%zu allocations, %zu connections; since start: %llu allocations, "
@@ -1891,6 +1933,7 @@ void turn_server_stop(struct turn_server *ts, void (*done)(void *arg), void *arg
         conn_close(ts->conns);
     while (ts->allocs)
         alloc_close(ts->allocs);
+    resv_sweep(ts, 1);
     for (size_t i = 0; i < ts->nlisteners; i++) {
         uv_handle_t *h = (uv_handle_t *)&ts->listeners[i].h;
         h->data = ts;
