@@ -703,3 +703,44 @@ def test_relay_paths_and_expiry(t9server):
     finally:
         c.close()
         peer.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("chroot"), reason="needs root for chroot")
+def test_tls_and_relay_in_an_empty_root(tmp_path, peer):
+    """FROM scratch: no /dev, no /etc. BearSSL gets its entropy from getentropy(), so the
+    TLS handshake works; the relay works too."""
+    from conftest import BIN
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy2(BIN, root / "t9phone")
+    make_cert(tmp_path / "tls", "ec")
+    shutil.copy2(tmp_path / "tls" / "cert.pem", root / "cert.pem")
+    shutil.copy2(tmp_path / "tls" / "key.pem", root / "key.pem")
+    port, tls_port, args = turn_args(None, ["--allow-loopback-peers", "--cert=/cert.pem",
+                                            "--pkey=/key.pem"])
+    log = open(tmp_path / "chroot.log", "wb")
+    proc = subprocess.Popen([shutil.which("chroot"), str(root), "/t9phone", "serve", "--data-dir=/data",
+                             f"--portal-port={free_port()}"] + args, stderr=log, env={})
+    try:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        version = None
+        deadline = time.monotonic() + 15
+        while version is None and time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp_path / "chroot.log").read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as s:
+                    with ctx.wrap_socket(s) as t:
+                        version = t.version()
+            except OSError:
+                time.sleep(0.1)
+        assert version == "TLSv1.2", (tmp_path / "chroot.log").read_text()
+        rc, out = uclient(tls_port, peer, ["-t", "-S"], ["-W", SECRET, "-u", "alice"], n=10, m=1)
+        assert rc == 0 and lost_packets(out) == 0, out[-2000:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        log.close()
+    text = (tmp_path / "chroot.log").read_text()
+    assert "127.0.0.1" not in text and "alice" not in text
