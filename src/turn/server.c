@@ -968,10 +968,8 @@ static void handle_allocate(struct req *r)
     }
     int zero;
     uint32_t life = lifetime_for(ts, m, &zero);
-    if (zero) {
-        reply_error(r, 400); /* nothing to delete */
-        return;
-    }
+    if (zero)
+        life = DEFAULT_LIFETIME < ts->max_lifetime ? DEFAULT_LIFETIME : ts->max_lifetime;
     struct alloc *a = calloc(1, sizeof *a);
     if (!a) {
         reply_error(r, 508);
@@ -998,6 +996,8 @@ static void handle_allocate(struct req *r)
     if (fd < 0 || relay_open(ts, a, fd, port) < 0) {
         if (fd2 >= 0)
             close(fd2);
+        if (rv && fd >= 0)
+            port_release(ts, (uint16_t)port);
         if (a->relay.loop) {
             a->closing = 1;
             uv_close((uv_handle_t *)&a->relay, on_relay_closed);
