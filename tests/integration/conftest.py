@@ -29,6 +29,12 @@ PRIVATE_NEEDLES = [b"127.0.0.1"]
 LOG_NEEDLES = [b"::1", b"[::1]"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "release_only: needs the static release binary (static linking, an empty "
+        "root, the fuzzers); left out of the pass over the ASan build")
+
+
 def free_port(kind=socket.SOCK_STREAM, pair=False):
     """A port free for both TCP and UDP on 127.0.0.1 (and port+1 when pair)."""
     for _ in range(200):

@@ -32,6 +32,7 @@ def http_raw(port, data, timeout=5):
     return b"".join(chunks)
 
 
+@pytest.mark.release_only
 def test_binary_is_static():
     out = subprocess.run(["file", BIN], capture_output=True, text=True).stdout
     assert "statically linked" in out or "static-pie linked" in out, out
@@ -186,6 +187,7 @@ def test_http_answers_bad_input_with_400(t9server):
     s.wait_healthy()
 
 
+@pytest.mark.release_only
 def test_runs_alone_in_an_empty_root(tmp_path):
     """What the FROM scratch image holds: the binary and nothing else."""
     root = tmp_path / "root"
