@@ -186,6 +186,8 @@ int config_set(config_t *cfg, const char *key, const char *value, int rank,
         return -ENOENT;
     }
     const struct config_key *k = s->key;
+    if (!value && k->type == CONFIG_INT && k->choices)
+        value = k->choices;
     if (!value) {
         if (k->type != CONFIG_BOOL) {
             config_errf(err, "'%s' needs a value", key);

@@ -39,7 +39,9 @@ struct config_key {
     enum config_type type;
     const char *def;     /* default as text, NULL for none */
     long min, max;       /* CONFIG_INT bounds */
-    const char *choices; /* CONFIG_ENUM words, "text|json" */
+    const char *choices; /* CONFIG_ENUM: the words, "text|json". CONFIG_INT: NULL, or
+                          * the value the key means when given bare, as coturn's
+                          * `stale-nonce` alone means 600 */
     unsigned flags;
     const char *help;
 };

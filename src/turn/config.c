@@ -47,8 +47,9 @@ const struct config_key turn_config_keys[] = {
                             "password base64(HMAC-SHA1(secret, username)))"),
     MULTI("static-auth-secret", "shared secret for use-auth-secret; repeat for rotation"),
     STR("rest-api-separator", ":", "separator between expiry and name in REST usernames"),
-    INT("stale-nonce", "600", 0, 86400 * 365, "nonce lifetime in seconds (0: unlimited); a "
-                                              "stale nonce is answered 438"),
+    /* Bare `stale-nonce` means 600, as in coturn. */
+    { "stale-nonce", CONFIG_INT, "600", 0, 86400 * 365, "600", 0,
+      "nonce lifetime in seconds (0: unlimited; bare: 600); a stale nonce is answered 438" },
     /* ---------------------------------------------------------- limits */
     INT("user-quota", "0", 0, 1000000, "allocations per username at once (0: unlimited)"),
     INT("total-quota", "0", 0, 1000000, "allocations at once on this server (0: unlimited)"),

@@ -6,6 +6,7 @@
 
 static const struct config_key keys[] = {
     { "port", CONFIG_INT, "3478", 1, 65535, NULL, 0, "a port" },
+    { "stale", CONFIG_INT, "0", 0, 3600, "600", 0, "an int with a bare meaning" },
     { "name", CONFIG_STRING, NULL, 0, 0, NULL, 0, "a name" },
     { "verbose", CONFIG_BOOL, "false", 0, 0, NULL, 0, "a switch" },
     { "fmt", CONFIG_ENUM, "text", 0, 0, "text|json", 0, "a choice" },
@@ -146,5 +147,19 @@ TEST(config_reports_unsupported_keys_given)
     ASSERT_EQ(parse(c, "old-key\n", err), 0);
     config_each_flagged(c, CONFIG_UNSUPPORTED, count_flagged, &n);
     ASSERT_EQ(n, 1);
+    config_free(c);
+}
+
+TEST(config_bare_int_takes_its_declared_value)
+{
+    char err[CONFIG_ERR_LEN];
+    config_t *c = mk();
+    ASSERT_EQ(config_int(c, "stale"), 0);
+    ASSERT_EQ(parse(c, "stale\n", err), 0);
+    ASSERT_EQ(config_int(c, "stale"), 600);
+    ASSERT_EQ(config_set_flag(c, "--stale=30", err), 0);
+    ASSERT_EQ(config_int(c, "stale"), 30);
+    /* An int without a bare meaning still needs its value. */
+    ASSERT_EQ(config_set_flag(c, "--port", err), -EINVAL);
     config_free(c);
 }
