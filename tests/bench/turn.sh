@@ -61,17 +61,20 @@ run() {
         -W "$secret" -u bench 127.0.0.1 2>&1)
     t1=$(date +%s.%N)
     c1=$(cpu_secs "$pid")
+    # Peak resident memory of the server over its life so far (kB).
+    local hwm
+    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
     local sent recv lost
     sent=$(grep -o 'tot_send_msgs=[0-9]*' <<<"$out" | tail -1 | cut -d= -f2)
     recv=$(grep -o 'tot_recv_msgs=[0-9]*' <<<"$out" | tail -1 | cut -d= -f2)
     lost=$(grep -o 'Total lost packets [0-9]*' <<<"$out" | tail -1 | awk '{print $4}')
     # Each message crosses the relay twice (client->peer, echo->client).
     awk -v n="$name" -v s="${sent:-0}" -v r="${recv:-0}" -v l="${lost:-?}" -v t0="$t0" \
-        -v t1="$t1" -v c0="$c0" -v c1="$c1" 'BEGIN {
+        -v t1="$t1" -v c0="$c0" -v c1="$c1" -v m="${hwm:-0}" 'BEGIN {
             wall = t1 - t0; pps = (s + r) / wall; cpu = c1 - c0;
-            printf "%-8s sent=%d received=%d lost=%s wall=%.2fs relayed=%.0f pkt/s cpu=%.2fs cpu/100k=%.3fs\n",
-                   n, s, r, l, wall, pps, cpu, (s + r) ? cpu * 100000 / (s + r) : 0
-            printf "%s %.3f %.2f\n", n, pps, cpu > "/dev/stderr"
+            printf "%-8s sent=%d received=%d lost=%s wall=%.2fs relayed=%.0f pkt/s cpu=%.2fs cpu/100k=%.3fs peak-rss=%d kB\n",
+                   n, s, r, l, wall, pps, cpu, (s + r) ? cpu * 100000 / (s + r) : 0, m
+            printf "%s %.3f %.2f %d\n", n, pps, cpu, m > "/dev/stderr"
         }' 2>>"$work/results"
 }
 
@@ -98,8 +101,9 @@ pids+=($cpid)
 run coturn "$cpid" "$p"
 kill -TERM "$cpid"; wait "$cpid" || true
 
-awk '{ pps[$1] = $2; cpu[$1] = $3 } END {
+awk '{ pps[$1] = $2; cpu[$1] = $3; rss[$1] = $4 } END {
     if (pps["coturn"] > 0) printf "ratio    packets/s t9phone/coturn = %.2f\n", pps["t9phone"] / pps["coturn"];
     if (cpu["coturn"] > 0) printf "ratio    CPU seconds t9phone/coturn = %.2f\n", cpu["t9phone"] / cpu["coturn"];
+    if (rss["coturn"] > 0) printf "ratio    peak RSS t9phone/coturn = %.2f\n", rss["t9phone"] / rss["coturn"];
 }' "$work/results"
 echo "uclient flags: $args"

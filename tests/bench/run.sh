@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - every benchmark, each beside its reference server in
+# the same run, reported as ratios (./build.sh bench). Loopback only; every
+# server started here is stopped by the script that started it.
+#
+#   TURN: t9phone's relay beside coturn's turnserver (turn.sh), over UDP
+#         channels, UDP Send indications and TCP.
+#   SIP:  beside Kamailio, once the SIP proxy exists.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+for mode in "" "-s" "-t"; do
+    echo "== TURN ${mode:-(UDP, channels)}"
+    TURN_BENCH_ARGS="-m 20 -n 3000 -z 1 -l 160 $mode" bash "$here/turn.sh" "$@"
+done
