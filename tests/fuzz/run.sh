@@ -1,35 +1,65 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh - build the STUN codec fuzzer with clang's libFuzzer and
-# run it for a bounded time.
+# tests/fuzz/run.sh - build one libFuzzer target with clang and run it for a
+# bounded time.
 #
-#   tests/fuzz/run.sh [SECONDS]     default 60
+#   tests/fuzz/run.sh [TARGET] [SECONDS]    TARGET: stun (default), config, t9
+#   tests/fuzz/run.sh SECONDS               stun, for SECONDS (default 60)
 #
-# Needs clang (apt-get install clang) and the unpacked BearSSL sources from
-# ./build.sh fetch. Seeds come from ../shared/testdata. Exits non-zero when
-# the fuzzer finds a crash, a leak or an undefined behaviour.
+# Each target links only the pure code it exercises (codecs take bytes and
+# return values: no libuv, no SQLite). Needs clang and, for stun, the
+# unpacked BearSSL sources from ./build.sh fetch. Exits non-zero when the
+# fuzzer finds a crash, a leak, an undefined behaviour or a broken invariant.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+target=stun
+if [ $# -gt 0 ] && ! [[ $1 =~ ^[0-9]+$ ]]; then
+    target=$1
+    shift
+fi
 secs=${1:-60}
 out="$top/out/fuzz"
 br="$top/out/3p/bearssl"
 cc=${CLANG:-clang}
 command -v "$cc" >/dev/null || { echo "fuzz: clang not found (apt-get install clang)" >&2; exit 2; }
-[ -d "$br/src" ] || { echo "fuzz: BearSSL sources missing: run ./build.sh fetch" >&2; exit 2; }
-mkdir -p "$out/corpus"
 
-# The codec needs only BearSSL's hashes and HMAC.
-brsrc=(mac/hmac.c hash/sha1.c hash/sha2small.c hash/md5.c codec/dec32be.c codec/enc32be.c
-       codec/dec32le.c codec/enc32le.c)
-bin="$out/fuzz_stun"
-srcs=("$top/tests/fuzz/fuzz_stun.c" "$top/src/turn/stun.c" "$top/src/turn/peer.c")
-if [ ! -x "$bin" ] || [ -n "$(find "${srcs[@]}" "$top/src/turn/stun.h" -newer "$bin")" ]; then
+inc=(-I"$top/src")
+seeddirs=()
+case $target in
+    stun)
+        [ -d "$br/src" ] || { echo "fuzz: BearSSL sources missing: run ./build.sh fetch" >&2; exit 2; }
+        # The codec needs only BearSSL's hashes and HMAC.
+        brsrc=(mac/hmac.c hash/sha1.c hash/sha2small.c hash/md5.c codec/dec32be.c
+               codec/enc32be.c codec/dec32le.c codec/enc32le.c)
+        srcs=("$top/src/turn/stun.c" "$top/src/turn/peer.c" "${brsrc[@]/#/$br/src/}")
+        deps=("$top/src/turn/stun.h" "$top/src/turn/peer.h")
+        inc+=(-I"$br/inc" -I"$br/src")
+        seeddirs=("$top/../shared/testdata/rfc5769" "$top/../shared/testdata/turn")
+        ;;
+    config)
+        srcs=("$top/src/base/config.c")
+        deps=("$top/src/base/config.h")
+        ;;
+    t9)
+        srcs=("$top/src/core/t9.c")
+        deps=("$top/src/core/t9.h" "$top/src/core/errors.h")
+        ;;
+    *)
+        echo "fuzz: unknown target '$target' (stun, config, t9)" >&2
+        exit 2
+        ;;
+esac
+mkdir -p "$out/corpus-$target"
+bin="$out/fuzz_$target"
+main="$top/tests/fuzz/fuzz_$target.c"
+if [ ! -x "$bin" ] || [ -n "$(find "$main" "${srcs[@]}" "${deps[@]}" -newer "$bin")" ]; then
     "$cc" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-        -fno-sanitize-recover=undefined -I"$top/src" -I"$br/inc" -I"$br/src" \
-        "${srcs[@]}" "${brsrc[@]/#/$br/src/}" -o "$bin"
+        -fno-sanitize-recover=undefined "${inc[@]}" "$main" "${srcs[@]}" -o "$bin"
 fi
-seeds="$top/../shared/testdata"
-for f in "$seeds"/rfc5769/*.bin "$seeds"/turn/*.bin; do
-    [ -f "$f" ] && cp -f "$f" "$out/corpus/"
+for d in "${seeddirs[@]}"; do
+    for f in "$d"/*.bin; do
+        [ -f "$f" ] && cp -f "$f" "$out/corpus-$target/"
+    done
 done
 cd "$out"
-exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 corpus
+exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+    "corpus-$target"
