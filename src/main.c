@@ -52,7 +52,7 @@ static const struct config_key main_config_keys[] = {
     { "data-dir", CONFIG_STRING, "./data", 0, 0, NULL, 0,
       "directory holding t9phone.db and its WAL (/data in the container image)" },
     { "realm", CONFIG_STRING, "t9phone.local", 0, 0, NULL, 0,
-      "SIP and TURN realm; part of every stored digest hash, so changing it invalidates them" },
+      "SIP and TURN realm; part of every digest hash, which start-up recomputes after a change" },
     { "secret-key-file", CONFIG_STRING, NULL, 0, 0, NULL, 0,
       "32-byte key that encrypts SIP passwords; default <data-dir>/secret.key. Keep it "
       "outside the data volume" },
@@ -545,9 +545,24 @@ static int cmd_admin(const config_t *cfg, const struct cmdline *cl)
     return rc;
 }
 
+/* Every configuration key, tab-separated: name, status, default, meaning.
+ * The README's tables are checked against this list by a test. */
+static int cmd_keys(void)
+{
+    for (size_t t = 0; t < sizeof main_tables / sizeof main_tables[0]; t++) {
+        for (const struct config_key *k = main_tables[t]; k->name; k++) {
+            const char *status = (k->flags & CONFIG_UNSUPPORTED) ? "refused"
+                                 : (k->flags & CONFIG_IGNORED) ? "no-effect"
+                                                                : "supported";
+            printf("%s\t%s\t%s\t%s\n", k->name, status, k->def ? k->def : "", k->help);
+        }
+    }
+    return 0;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: t9phone [serve|version|healthcheck|backup FILE|user ...|group ...]\n"
+    fprintf(f, "usage: t9phone [serve|version|healthcheck|keys|backup FILE|user ...|group ...]\n"
                "               [--config FILE] [--key=value ...]\n"
                "Every key is also read from the environment as T9PHONE_KEY_NAME.\n");
 }
@@ -582,6 +597,8 @@ int main(int argc, char **argv)
         rc = cmd_healthcheck(cfg);
     else if (strcmp(cmd, "backup") == 0)
         rc = cmd_backup(cfg, &cl);
+    else if (strcmp(cmd, "keys") == 0)
+        rc = cmd_keys();
     else if (main_is_admin(cmd))
         rc = cmd_admin(cfg, &cl);
     else {

@@ -1,5 +1,7 @@
 """The binary itself: commands, configuration, signals, health, backup, HTTP limits."""
 import json
+import pathlib
+import re
 import os
 import shutil
 import signal
@@ -232,3 +234,33 @@ def test_bad_secret_key_stops_startup(tmp_path):
                 f"--portal-port={free_port()}"], timeout=20)
     assert r.returncode != 0
     assert "is not a 32-byte key" in r.stderr
+
+
+def test_readme_documents_every_config_key():
+    """Each key the binary knows has a row in a README table, with its status."""
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        m = re.match(r"^\| `([a-zA-Z0-9_-]+)` \|([^|]*)\|", line)
+        if m:
+            rows[m.group(1)] = m.group(2).strip()
+    r = run_t9(["keys"])
+    assert r.returncode == 0, r.stderr
+    keys = [l.split("\t") for l in r.stdout.splitlines()]
+    assert len(keys) > 100
+    missing = [k for k, *_ in keys if k not in rows]
+    assert not missing, f"README has no row for {missing}"
+    for name, status, *_ in keys:
+        if status == "refused":
+            assert rows[name] == "refused at start-up", name
+        elif status == "no-effect":
+            assert rows[name].startswith("accepted, no effect"), name
+        else:
+            assert not rows[name].startswith(("refused", "accepted, no effect")), name
+    names = {k for k, *_ in keys}
+    # Rows in the coturn table name only keys that exist.
+    coturn = readme[readme.index("### coturn configuration keys"):]
+    for line in coturn.splitlines():
+        m = re.match(r"^\| `([a-zA-Z0-9_-]+)` \|", line)
+        if m:
+            assert m.group(1) in names, f"README lists unknown key {m.group(1)}"
