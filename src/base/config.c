@@ -7,16 +7,14 @@
  * one gave (so a CONFIG_MULTI list comes from exactly one source).
  */
 #include "base/config.h"
+#include "base/file.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define CONFIG_MAX_FILE (1 << 20)
 #define CONFIG_MAX_VALUES 256
@@ -322,35 +320,13 @@ int config_parse_text(config_t *cfg, const char *origin, const char *text, size_
 
 int config_load_file(config_t *cfg, const char *path, char err[CONFIG_ERR_LEN])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        config_errf(err, "cannot open config file %s: %s", path, strerror(e));
-        return -e;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_FILE) {
-        close(fd);
-        config_errf(err, "config file %s is not a regular file under 1 MiB", path);
-        return -EINVAL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return -ENOMEM;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
+    char *buf;
+    size_t len;
+    int rc = file_read_all(path, CONFIG_MAX_FILE, &buf, &len, err, CONFIG_ERR_LEN);
+    if (rc < 0)
+        return rc;
     const char *base = strrchr(path, '/');
-    int rc = config_parse_text(cfg, base ? base + 1 : path, buf, got, err);
+    rc = config_parse_text(cfg, base ? base + 1 : path, buf, len, err);
     free(buf);
     return rc;
 }

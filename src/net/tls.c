@@ -2,13 +2,12 @@
  * net/tls.c - BearSSL server engine over libuv streams. See tls.h.
  */
 #include "net/tls.h"
+#include "base/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bearssl.h>
@@ -83,36 +82,19 @@ static void creds_unref(struct tls_creds *c)
 
 static int read_file(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
-        return -e;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > TLS_MAX_PEM) {
-        close(fd);
-        snprintf(err, errlen, "%s: empty, unreadable or larger than 1 MiB", path);
+    char *b;
+    size_t n;
+    int rc = file_read_all(path, TLS_MAX_PEM, &b, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (n == 0) {
+        free(b);
+        snprintf(err, errlen, "%s is empty", path);
         return -EINVAL;
     }
-    uint8_t *b = malloc((size_t)st.st_size + 1);
-    if (!b) {
-        close(fd);
-        return -ENOMEM;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    b[got] = '\n'; /* the PEM decoder needs an end of line after the last object */
-    *out = b;
-    *len = got + 1;
+    b[n] = '\n'; /* the PEM decoder needs an end of line after the last object */
+    *out = (uint8_t *)b;
+    *len = n + 1;
     return 0;
 }
 
