@@ -16,4 +16,8 @@ struct store_migration {
 extern const struct store_migration store_migrations[];
 extern const int store_migration_count;
 
+/* sql/privacy.tsv as NUL-terminated text: one row per stored column (table,
+ * column, purpose, retention), for the portal's privacy page. */
+extern const char store_privacy_inventory[];
+
 #endif

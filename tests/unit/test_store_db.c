@@ -117,3 +117,10 @@ TEST(store_backup_copies_and_never_overwrites)
     db_path(q, sizeof q, "missing-dir/x.db");
     ASSERT(store_backup(p, q, err, sizeof err) < 0);
 }
+
+TEST(store_privacy_inventory_is_embedded)
+{
+    /* The header row and a known column, so the page never renders empty. */
+    ASSERT(strlen(store_privacy_inventory) > 100);
+    ASSERT(strstr(store_privacy_inventory, "users\temail\t") != NULL);
+}
