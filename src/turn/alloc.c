@@ -1,0 +1,528 @@
+/*
+ * turn/alloc.c - TURN allocations and the relay path. See alloc.h.
+ */
+#include "turn/alloc.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "turn/transport.h"
+
+/* ------------------------------------------------------------ small helpers */
+
+static uint64_t rng_next(struct turn_server *ts)
+{
+    /* xorshift64*: transaction ids of Data indications and port choice;
+     * secrets come from getentropy(). */
+    uint64_t x = ts->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    ts->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* ------------------------------------------------------------ bandwidth */
+
+static int bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
+{
+    if (!rate)
+        return 1;
+    if (now > b->last) {
+        uint64_t add = rate * (now - b->last) / 1000;
+        b->tokens = b->tokens + add > rate ? rate : b->tokens + add;
+        b->last = now;
+    }
+    if (b->tokens < n)
+        return 0;
+    b->tokens -= n;
+    return 1;
+}
+
+/* Both the allocation's and the server's budget for one direction. */
+static int bps_ok(struct alloc *a, int up, size_t n)
+{
+    struct turn_server *ts = a->ts;
+    uint64_t now = now_ms(ts);
+    if (!bucket_take(up ? &a->up : &a->down, ts->max_bps, now, n))
+        return 0;
+    return bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->bps_capacity, now, n);
+}
+
+/* ------------------------------------------------------------ allocations */
+
+static unsigned alloc_bucket(const struct turn_server *ts, const struct listener *lst,
+                             const union sa *client)
+{
+    /* Keyed hash (SipHash would do; a keyed FNV over a random key is
+     * enough against collisions chosen by clients who cannot see it). */
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const uint8_t *k = ts->hash_key;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ k[i]) * 0x100000001b3ULL;
+    uintptr_t l = (uintptr_t)lst;
+    for (size_t i = 0; i < sizeof l; i++)
+        h = (h ^ ((l >> (8 * i)) & 0xFF)) * 0x100000001b3ULL;
+    size_t n;
+    const uint8_t *ip = sa_ip(client, &n);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ip[i]) * 0x100000001b3ULL;
+    uint16_t port = client->sa.sa_family == AF_INET6 ? client->in6.sin6_port : client->in.sin_port;
+    h = (h ^ (port & 0xFF)) * 0x100000001b3ULL;
+    h = (h ^ (port >> 8)) * 0x100000001b3ULL;
+    return (unsigned)(h ^ (h >> 32)) % HASH_BUCKETS;
+}
+
+struct alloc *turn__alloc_find_udp(struct turn_server *ts, struct listener *lst,
+                                   const union sa *client)
+{
+    for (struct alloc *a = ts->hash[alloc_bucket(ts, lst, client)]; a; a = a->hnext)
+        if (a->lst == lst && sa_equal(&a->client, client))
+            return a;
+    return NULL;
+}
+
+static void port_release(struct turn_server *ts, uint16_t port)
+{
+    ts->ports[port / 8] &= (uint8_t)~(1u << (port % 8));
+}
+
+static int port_used(const struct turn_server *ts, unsigned port)
+{
+    return ts->ports[port / 8] & (1u << (port % 8));
+}
+
+static void port_take(struct turn_server *ts, uint16_t port)
+{
+    ts->ports[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+static void on_relay_closed(uv_handle_t *h)
+{
+    struct alloc *a = h->data;
+    struct turn_server *ts = a->ts;
+    free(a);
+    turn__handle_closed(ts);
+}
+
+/* Unlinks the allocation, releases its port and closes its relay socket;
+ * the memory goes when the handle is closed. */
+void turn__alloc_close(struct alloc *a)
+{
+    struct turn_server *ts = a->ts;
+    if (a->closing)
+        return;
+    a->closing = 1;
+    if (a->transport == TR_UDP) {
+        struct alloc **pp = &ts->hash[a->bucket];
+        while (*pp && *pp != a)
+            pp = &(*pp)->hnext;
+        if (*pp)
+            *pp = a->hnext;
+    } else if (a->conn) {
+        a->conn->alloc = NULL;
+    }
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        ts->allocs = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    ts->nallocs--;
+    port_release(ts, a->port);
+    explicit_bzero(a->key, sizeof a->key);
+    uv_close((uv_handle_t *)&a->relay, on_relay_closed);
+}
+
+struct perm *turn__perm_find(struct alloc *a, const union sa *peer, uint64_t now)
+{
+    size_t n;
+    const uint8_t *ip = sa_ip(peer, &n);
+    uint8_t v6 = peer->sa.sa_family == AF_INET6;
+    for (size_t i = 0; i < a->nperms; i++) {
+        struct perm *p = &a->perms[i];
+        if (p->v6 == v6 && memcmp(p->ip, ip, n) == 0 && p->expires > now)
+            return p;
+    }
+    return NULL;
+}
+
+/* Installs or refreshes a permission. Returns 0 or -ENOSPC. */
+int turn__perm_set(struct alloc *a, const union sa *peer, uint64_t now)
+{
+    struct turn_server *ts = a->ts;
+    size_t n;
+    const uint8_t *ip = sa_ip(peer, &n);
+    uint8_t v6 = peer->sa.sa_family == AF_INET6;
+    for (size_t i = 0; i < a->nperms; i++) {
+        struct perm *p = &a->perms[i];
+        if (p->v6 == v6 && memcmp(p->ip, ip, n) == 0) {
+            p->expires = now + ts->perm_lifetime * 1000ULL;
+            return 0;
+        }
+    }
+    if (a->nperms == MAX_PERMS)
+        return -ENOSPC;
+    struct perm *p = &a->perms[a->nperms++];
+    memset(p, 0, sizeof *p);
+    p->v6 = v6;
+    memcpy(p->ip, ip, n);
+    p->expires = now + ts->perm_lifetime * 1000ULL;
+    return 0;
+}
+
+struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now)
+{
+    for (size_t i = 0; i < a->nchans; i++)
+        if (a->chans[i].num == num && a->chans[i].expires > now)
+            return &a->chans[i];
+    return NULL;
+}
+
+struct chan *turn__chan_by_peer(struct alloc *a, const union sa *peer, uint64_t now)
+{
+    for (size_t i = 0; i < a->nchans; i++)
+        if (a->chans[i].expires > now && sa_equal(&a->chans[i].peer, peer))
+            return &a->chans[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ relay path */
+
+/* Peer -> client. The datagram sits at ts->rx + HEADROOM. */
+static void on_relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    struct alloc *a = h->data;
+    (void)hint;
+    *buf = uv_buf_init((char *)a->ts->rx + HEADROOM, RX_SIZE - HEADROOM - TAILROOM);
+}
+
+static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                          const struct sockaddr *from, unsigned flags)
+{
+    struct alloc *a = h->data;
+    struct turn_server *ts = a->ts;
+    (void)flags;
+    if (nread <= 0 || !from || a->closing)
+        return;
+    union sa peer;
+    sa_copy(&peer, from);
+    uint64_t now = now_ms(ts);
+    size_t n = (size_t)nread;
+    if (!turn__perm_find(a, &peer, now) || !bps_ok(a, 0, n)) {
+        ts->n_dropped++;
+        return;
+    }
+    uint8_t *data = (uint8_t *)buf->base;
+    int stream = a->transport != TR_UDP;
+    uint8_t *start;
+    size_t len;
+    struct chan *ch = turn__chan_by_peer(a, &peer, now);
+    if (ch && n <= 0xFFFF) {
+        start = data - 4;
+        wr16(start, ch->num);
+        wr16(start + 2, (uint16_t)n);
+        len = 4 + n;
+        if (stream) {
+            size_t pad = (4 - n % 4) % 4;
+            memset(data + n, 0, pad);
+            len += pad;
+        }
+    } else {
+        /* Data indication: header, XOR-PEER-ADDRESS, DATA header, then
+         * the data already in place, padding, FINGERPRINT if asked. */
+        size_t xlen = peer.sa.sa_family == AF_INET6 ? 20 : 8;
+        size_t hlen = STUN_HEADER_LEN + 4 + xlen + 4;
+        size_t pad = (4 - n % 4) % 4;
+        if (n + pad + hlen - STUN_HEADER_LEN + 8 > 0xFFFF) {
+            ts->n_dropped++;
+            return;
+        }
+        start = data - hlen;
+        uint8_t tid[STUN_TID_LEN];
+        uint64_t r1 = rng_next(ts), r2 = rng_next(ts);
+        memcpy(tid, &r1, 8);
+        memcpy(tid + 8, &r2, 4);
+        struct stun_builder b;
+        stun_build_init(&b, start, hlen - 4, TURN_DATA, STUN_INDICATION, tid);
+        stun_put_xor_addr(&b, STUN_A_XOR_PEER_ADDRESS, &peer.sa);
+        if (stun_build_end(&b) != (long)(hlen - 4))
+            return;
+        wr16(start + hlen - 4, STUN_A_DATA);
+        wr16(start + hlen - 2, (uint16_t)n);
+        memset(data + n, 0, pad);
+        len = hlen + n + pad;
+        wr16(start + 2, (uint16_t)(len - STUN_HEADER_LEN));
+        if (ts->fingerprint) {
+            wr16(start + 2, (uint16_t)(len + 8 - STUN_HEADER_LEN));
+            uint32_t crc = stun_crc32(start, len) ^ STUN_FINGERPRINT_XOR;
+            uint8_t *f = start + len;
+            wr16(f, STUN_A_FINGERPRINT);
+            wr16(f + 2, 4);
+            f[4] = (uint8_t)(crc >> 24);
+            f[5] = (uint8_t)(crc >> 16);
+            f[6] = (uint8_t)(crc >> 8);
+            f[7] = (uint8_t)crc;
+            len += 8;
+        }
+    }
+    if (turn__transport_send(ts, a->transport, a->lst, a->conn, &a->client, start, len) == 0)
+        ts->n_relayed++;
+    else
+        ts->n_dropped++;
+}
+
+/* Client -> peer. */
+void turn__alloc_relay(struct alloc *a, const union sa *peer, const uint8_t *p, size_t n)
+{
+    struct turn_server *ts = a->ts;
+    if (!bps_ok(a, 1, n)) {
+        ts->n_dropped++;
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+    if (uv_udp_try_send(&a->relay, &b, 1, &peer->sa) >= 0)
+        ts->n_relayed++;
+    else
+        ts->n_dropped++;
+}
+
+void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n)
+{
+    uint16_t num;
+    const uint8_t *data;
+    size_t dlen;
+    if (!a || stun_parse_channeldata(p, n, &num, &data, &dlen) < 0)
+        return;
+    uint64_t now = now_ms(a->ts);
+    struct chan *ch = turn__chan_by_num(a, num, now);
+    if (!ch || !turn__perm_find(a, &ch->peer, now)) {
+        a->ts->n_dropped++;
+        return;
+    }
+    turn__alloc_relay(a, &ch->peer, data, dlen);
+}
+
+/* ------------------------------------------------------------ relay ports, reservations */
+
+struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token)
+{
+    uint64_t now = now_ms(ts);
+    for (size_t i = 0; i < MAX_RESERVATIONS; i++)
+        if (ts->resv[i].expires > now && memcmp(ts->resv[i].token, token, 8) == 0)
+            return &ts->resv[i];
+    return NULL;
+}
+
+static void resv_drop(struct turn_server *ts, struct reservation *rv)
+{
+    if (!rv->expires)
+        return;
+    close(rv->fd);
+    port_release(ts, rv->port);
+    rv->expires = 0;
+}
+
+/* Drops expired reservations (all of them when `all`). */
+void turn__resv_sweep(struct turn_server *ts, int all)
+{
+    uint64_t now = now_ms(ts);
+    for (size_t i = 0; i < MAX_RESERVATIONS; i++)
+        if (ts->resv[i].expires && (all || ts->resv[i].expires <= now))
+            resv_drop(ts, &ts->resv[i]);
+}
+
+static struct reservation *resv_slot(struct turn_server *ts)
+{
+    uint64_t now = now_ms(ts);
+    for (size_t i = 0; i < MAX_RESERVATIONS; i++) {
+        if (ts->resv[i].expires && ts->resv[i].expires <= now)
+            resv_drop(ts, &ts->resv[i]);
+        if (!ts->resv[i].expires)
+            return &ts->resv[i];
+    }
+    return NULL;
+}
+
+/* A UDP socket bound to the relay address of the family and port, or -1. */
+static int bind_port(struct turn_server *ts, int v6, unsigned port)
+{
+    union sa addr = v6 ? ts->relay6 : ts->relay4;
+    sa_set_port(&addr, (uint16_t)port);
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    if (v6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, &addr.sa, v6 ? sizeof addr.in6 : sizeof addr.in) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Finds and binds a free relay port from a random start: an even one when
+ * asked, and with *pair_fd also its successor, bound too. Sockets are bound
+ * before libuv sees them, so a port taken by another process costs nothing.
+ * Returns the socket or -1 when the range is exhausted. */
+static int relay_port(struct turn_server *ts, int v6, int even, int *pair_fd, unsigned *port_out)
+{
+    unsigned span = ts->max_port - ts->min_port + 1;
+    unsigned start = (unsigned)(rng_next(ts) % span);
+    int tries = 0;
+    for (unsigned i = 0; i < span && tries < BIND_TRIES; i++) {
+        unsigned port = ts->min_port + (start + i) % span;
+        if (port_used(ts, port) || (even && port % 2))
+            continue;
+        if (pair_fd && (port + 1 > ts->max_port || port_used(ts, port + 1)))
+            continue;
+        tries++;
+        int fd = bind_port(ts, v6, port);
+        if (fd < 0)
+            continue;
+        if (pair_fd) {
+            int fd2 = bind_port(ts, v6, port + 1);
+            if (fd2 < 0) {
+                close(fd);
+                continue;
+            }
+            *pair_fd = fd2;
+        }
+        *port_out = port;
+        return fd;
+    }
+    return -1;
+}
+
+/* Gives the bound socket to libuv as a's relay. Returns 0, or -1 with the
+ * socket closed (the handle, if initialized, is for the caller to close). */
+static int relay_open(struct turn_server *ts, struct alloc *a, int fd, unsigned port)
+{
+    uv_udp_init(ts->loop, &a->relay);
+    a->relay.data = a;
+    ts->handles++;
+    if (uv_udp_open(&a->relay, fd) != 0) {
+        close(fd);
+        return -1;
+    }
+    a->port = (uint16_t)port;
+    port_take(ts, (uint16_t)port);
+    return 0;
+}
+
+
+/* ------------------------------------------------------------ life cycle */
+
+struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
+                              struct reservation *rv, int dont_fragment)
+{
+    struct alloc *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->ts = ts;
+    struct reservation *slot = NULL;
+    if (reserve && !(slot = resv_slot(ts))) {
+        free(a);
+        return NULL;
+    }
+    int fd, fd2 = -1;
+    unsigned port;
+    if (rv) {
+        /* The reserved socket becomes the relay; its port stays taken. */
+        fd = rv->fd;
+        port = rv->port;
+        rv->expires = 0;
+    } else {
+        fd = relay_port(ts, v6, even, reserve ? &fd2 : NULL, &port);
+    }
+    if (fd < 0 || relay_open(ts, a, fd, port) < 0) {
+        if (fd2 >= 0)
+            close(fd2);
+        if (rv && fd >= 0)
+            port_release(ts, (uint16_t)port);
+        if (a->relay.loop) {
+            a->closing = 1;
+            uv_close((uv_handle_t *)&a->relay, on_relay_closed);
+        } else {
+            free(a);
+        }
+        return NULL;
+    }
+    if (fd2 >= 0) {
+        uint8_t t[8];
+        if (getentropy(t, sizeof t) == 0) {
+            memcpy(slot->token, t, 8);
+            slot->port = (uint16_t)(port + 1);
+            slot->v6 = (uint8_t)v6;
+            slot->fd = fd2;
+            slot->expires = now_ms(ts) + RESERVATION_MS;
+            port_take(ts, slot->port);
+            memcpy(a->token, t, 8);
+            a->has_token = 1;
+        } else {
+            close(fd2);
+        }
+    }
+    if (dont_fragment) {
+        int v = IP_PMTUDISC_DO;
+        if (v6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v);
+        else
+            setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
+    }
+    uv_udp_recv_start(&a->relay, on_relay_alloc, on_relay_recv);
+    a->relay_pub = v6 ? ts->pub6 : ts->pub4;
+    sa_set_port(&a->relay_pub, a->port);
+    a->up.last = a->down.last = now_ms(ts);
+    a->up.tokens = a->down.tokens = ts->max_bps;
+    return a;
+}
+
+void turn__alloc_link(struct alloc *a)
+{
+    struct turn_server *ts = a->ts;
+    if (a->transport == TR_UDP) {
+        a->bucket = alloc_bucket(ts, a->lst, &a->client);
+        a->hnext = ts->hash[a->bucket];
+        ts->hash[a->bucket] = a;
+    } else {
+        a->conn->alloc = a;
+    }
+    a->next = ts->allocs;
+    if (ts->allocs)
+        ts->allocs->prev = a;
+    ts->allocs = a;
+    ts->nallocs++;
+    ts->n_alloc++;
+}
+
+void turn__alloc_sweep(struct turn_server *ts, uint64_t now)
+{
+    for (struct alloc *a = ts->allocs, *next; a; a = next) {
+        next = a->next;
+        if (a->expires <= now) {
+            turn__alloc_close(a);
+            continue;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < a->nperms; i++)
+            if (a->perms[i].expires > now)
+                a->perms[k++] = a->perms[i];
+        a->nperms = k;
+        k = 0;
+        for (size_t i = 0; i < a->nchans; i++)
+            if (a->chans[i].expires > now)
+                a->chans[k++] = a->chans[i];
+        a->nchans = k;
+    }
+}

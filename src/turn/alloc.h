@@ -1,0 +1,106 @@
+/*
+ * turn/alloc.h - TURN allocations (internal to turn/, see turn/internal.h).
+ *
+ * An allocation is a relay socket on a port of the relay range, with fixed
+ * arrays of permissions and channels, a lifetime, and bandwidth buckets for
+ * each direction. UDP clients' allocations are found by a keyed hash of
+ * (listener, client address); a stream client's allocation hangs off its
+ * connection. This module also owns the port bitmap, the EVEN-PORT
+ * reservations and the relay path in both directions.
+ */
+#ifndef T9_TURN_ALLOC_H
+#define T9_TURN_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "turn/internal.h"
+#include "turn/stun.h"
+
+struct perm {
+    uint8_t v6;
+    uint8_t ip[16];
+    uint64_t expires;
+};
+
+struct chan {
+    uint16_t num;
+    union sa peer;
+    uint64_t expires;
+};
+
+struct alloc {
+    struct turn_server *ts;
+    int transport;
+    struct listener *lst; /* UDP clients */
+    struct conn *conn;    /* TCP and TLS clients */
+    union sa client;
+    unsigned bucket;
+    struct alloc *hnext, *prev, *next;
+    uv_udp_t relay;
+    union sa relay_pub; /* advertised relayed address */
+    uint16_t port;
+    uint64_t expires;
+    uint8_t user[32]; /* SHA-256 of the username: quota and 441 checks */
+    uint8_t key[16];
+    uint8_t alloc_tid[STUN_TID_LEN];
+    uint8_t token[8];
+    int has_token;
+    int closing;
+    size_t nperms, nchans;
+    struct perm perms[MAX_PERMS];
+    struct chan chans[MAX_CHANNELS];
+    struct bucket up, down;
+};
+
+/* The allocation of a UDP client on listener lst, or NULL. */
+struct alloc *turn__alloc_find_udp(struct turn_server *ts, struct listener *lst,
+                                   const union sa *client);
+
+/* A new, unlinked allocation of the family v6 with its relay socket bound
+ * and receiving, its advertised address and its bandwidth buckets set.
+ * even asks for an even port, reserve (EVEN-PORT R) also binds its successor
+ * and reserves it under a fresh token (a->token); rv, from
+ * turn__resv_find(), hands over a reserved socket instead. dont_fragment
+ * sets DF on the relay socket. The caller fills in the client side and the
+ * lifetime, then calls turn__alloc_link(). Returns NULL when out of memory,
+ * reservation slots or relay ports. */
+struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
+                              struct reservation *rv, int dont_fragment);
+
+/* Makes a findable: into the UDP hash or onto its connection, and into the
+ * server's list and counts. */
+void turn__alloc_link(struct alloc *a);
+
+/* Unlinks the allocation, releases its port and closes its relay socket;
+ * the memory goes when the handle is closed. */
+void turn__alloc_close(struct alloc *a);
+
+/* Closes expired allocations and drops expired permissions and channels. */
+void turn__alloc_sweep(struct turn_server *ts, uint64_t now);
+
+/* Client -> peer: relays n bytes to peer within a's bandwidth. */
+void turn__alloc_relay(struct alloc *a, const union sa *peer, const uint8_t *p, size_t n);
+
+/* Client -> peer: a ChannelData message from a's client (a may be NULL:
+ * then, as with a malformed message or an unbound channel, it is dropped). */
+void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n);
+
+/* The live permission for peer's IP address, or NULL (now 0: expired ones
+ * count too). */
+struct perm *turn__perm_find(struct alloc *a, const union sa *peer, uint64_t now);
+
+/* Installs or refreshes a permission. Returns 0 or -ENOSPC. */
+int turn__perm_set(struct alloc *a, const union sa *peer, uint64_t now);
+
+/* The live channel with that number, or bound to that peer, or NULL. */
+struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now);
+struct chan *turn__chan_by_peer(struct alloc *a, const union sa *peer, uint64_t now);
+
+/* The live reservation with that 8-byte token, or NULL. */
+struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token);
+
+/* Drops expired reservations (all of them when `all`). */
+void turn__resv_sweep(struct turn_server *ts, int all);
+
+#endif
