@@ -633,19 +633,8 @@ int core_accounts_reset_password(struct store *st, const struct core_cfg *cfg,
 
 int core_accounts_get_hash(struct store *st, int64_t uid, char hash[BCRYPT_HASH_SIZE])
 {
-    hash[0] = '\0';
-    sqlite3_stmt *s = core_stmt(st, "SELECT password_hash FROM users WHERE id = ?1");
-    if (!s)
-        return -EIO;
-    sqlite3_bind_int64(s, 1, uid);
-    int rc = core_row(st, s);
-    if (rc == 0)
-        return -ENOENT;
-    if (rc < 0)
-        return rc;
-    core_col_text(s, 0, hash, BCRYPT_HASH_SIZE);
-    sqlite3_reset(s);
-    return 0;
+    return core_text_by_id(st, "SELECT password_hash FROM users WHERE id = ?1", uid, hash,
+                           BCRYPT_HASH_SIZE);
 }
 
 int core_accounts_check_new_password(struct store *st, int64_t uid, const void *pw,
@@ -726,24 +715,14 @@ int core_accounts_set_nickname(struct store *st, int64_t uid, const char *nick, 
     core_t9_dial_code(norm, strlen(norm), code);
     if ((rc = store_begin(st)) < 0)
         return rc;
-    sqlite3_stmt *s = core_stmt(st, "SELECT nickname FROM users WHERE id = ?1");
-    if (!s) {
-        rc = -EIO;
+    rc = core_text_by_id(st, "SELECT nickname FROM users WHERE id = ?1", uid, old, sizeof old);
+    if (rc < 0)
         goto out;
-    }
-    sqlite3_bind_int64(s, 1, uid);
-    rc = core_row(st, s);
-    if (rc <= 0) {
-        rc = rc == 0 ? -ENOENT : rc;
-        goto out;
-    }
-    core_col_text(s, 0, old, sizeof old);
-    sqlite3_reset(s);
     if (strcmp(old, norm) == 0) {
         rc = 0;
         goto out;
     }
-    s = core_stmt(st,
+    sqlite3_stmt *s = core_stmt(st,
         "SELECT 1 FROM memberships a "
         "JOIN memberships b ON b.group_id = a.group_id AND b.user_id <> a.user_id "
         "JOIN users o ON o.id = b.user_id "
@@ -904,19 +883,10 @@ int core_accounts_delete(struct store *st, int64_t uid, int64_t now)
     int rc = store_begin(st);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *s = core_stmt(st, "SELECT email FROM users WHERE id = ?1");
-    if (!s) {
-        rc = -EIO;
+    rc = core_text_by_id(st, "SELECT email FROM users WHERE id = ?1", uid, email, sizeof email);
+    if (rc < 0)
         goto out;
-    }
-    sqlite3_bind_int64(s, 1, uid);
-    rc = core_row(st, s);
-    if (rc <= 0) {
-        rc = rc == 0 ? -ENOENT : rc;
-        goto out;
-    }
-    core_col_text(s, 0, email, sizeof email);
-    sqlite3_reset(s);
+    sqlite3_stmt *s;
     /* Owned groups go first, one at a time (no statement is held across
      * the deletion), so the user is never an owner when their row goes. */
     for (;;) {

@@ -161,3 +161,18 @@ void core_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
     memcpy(out, t, len);
     out[len] = '\0';
 }
+
+int core_text_by_id(struct store *st, const char *sql, int64_t id, char *out, size_t cap)
+{
+    out[0] = '\0';
+    sqlite3_stmt *s = core_stmt(st, sql);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = core_row(st, s);
+    if (rc <= 0)
+        return rc == 0 ? -ENOENT : rc;
+    core_col_text(s, 0, out, cap);
+    sqlite3_reset(s);
+    return 0;
+}

@@ -56,6 +56,11 @@ int core_token_hash(const char *tok, uint8_t hash[32]);
 /* Copies column col (TEXT) of s into out (cap bytes), truncating safely. */
 void core_col_text(sqlite3_stmt *s, int col, char *out, size_t cap);
 
+/* Runs sql, which selects one text column for ?1 = id, and copies the first
+ * row's value into out (cap bytes, always NUL-terminated; empty on error).
+ * Returns 0, -ENOENT when no row matches, or -EIO. */
+int core_text_by_id(struct store *st, const char *sql, int64_t id, char *out, size_t cap);
+
 /* Inserts the SIP credentials of a new user, inside the caller's
  * transaction (core/sipcred.c). */
 int core_sipcred_insert(struct store *st, const struct core_cfg *cfg, int64_t uid);

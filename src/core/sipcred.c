@@ -107,17 +107,8 @@ int core_sipcred_regenerate(struct store *st, const struct core_cfg *cfg, int64_
 
 int core_sipcred_username(struct store *st, int64_t uid, char user[CORE_SIP_USER_SIZE])
 {
-    user[0] = '\0';
-    sqlite3_stmt *s = core_stmt(st, "SELECT username FROM sip_credentials WHERE user_id = ?1");
-    if (!s)
-        return -EIO;
-    sqlite3_bind_int64(s, 1, uid);
-    int rc = core_row(st, s);
-    if (rc <= 0)
-        return rc == 0 ? -ENOENT : rc;
-    core_col_text(s, 0, user, CORE_SIP_USER_SIZE);
-    sqlite3_reset(s);
-    return 0;
+    return core_text_by_id(st, "SELECT username FROM sip_credentials WHERE user_id = ?1", uid,
+                           user, CORE_SIP_USER_SIZE);
 }
 
 /* Opens a sealed password into pass (NUL-terminated). */
