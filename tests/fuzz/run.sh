@@ -36,8 +36,8 @@ case $target in
         seeddirs=("$top/../shared/testdata/rfc5769" "$top/../shared/testdata/turn")
         ;;
     config)
-        srcs=("$top/src/base/config.c")
-        deps=("$top/src/base/config.h")
+        srcs=("$top/src/base/config.c" "$top/src/base/file.c")
+        deps=("$top/src/base/config.h" "$top/src/base/file.h")
         ;;
     t9)
         srcs=("$top/src/core/t9.c")
