@@ -27,7 +27,7 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- packages
 build_pkgs=(musl-tools re2c tcl dpkg-dev gcc make ca-certificates xz-utils file)
-test_pkgs=(python3 python3-pytest coturn clang)
+test_pkgs=(python3 python3-pytest coturn openssl clang)
 
 apt_updated=0
 ensure_pkgs() {
