@@ -855,24 +855,27 @@ int core_accounts_find_email(struct store *st, const char *email, int64_t *uid)
     return 0;
 }
 
+struct user_visit {
+    core_user_fn fn;
+    void *arg;
+};
+
+static int user_row(void *ctx, sqlite3_stmt *s)
+{
+    struct user_visit *v = ctx;
+    struct core_user u;
+    user_from_row(s, &u);
+    return v->fn(v->arg, &u);
+}
+
 int core_accounts_list(struct store *st, core_user_fn fn, void *arg)
 {
     sqlite3_stmt *s;
-    struct core_user u;
+    struct user_visit v = { fn, arg };
     int rc = core_prepare(st, USER_COLS "ORDER BY u.id", &s);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        user_from_row(s, &u);
-        int r = fn(arg, &u);
-        if (r) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
-    sqlite3_finalize(s);
-    return rc;
+    return core_each_row(st, s, user_row, &v);
 }
 
 /* ---------------------------------------------------------------- delete */

@@ -615,74 +615,70 @@ out:
 
 /* ------------------------------------------------------------ listings */
 
+struct group_visit {
+    core_group_fn fn;
+    void *arg;
+};
+
+static int group_row(void *ctx, sqlite3_stmt *s)
+{
+    struct group_visit *v = ctx;
+    struct core_group g;
+    group_from_row(s, &g);
+    return v->fn(v->arg, &g);
+}
+
 int core_groups_list(struct store *st, core_group_fn fn, void *arg)
 {
     sqlite3_stmt *s;
-    struct core_group g;
+    struct group_visit v = { fn, arg };
     int rc = core_prepare(st, GROUP_COLS "ORDER BY g.slug", &s);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        group_from_row(s, &g);
-        int r = fn(arg, &g);
-        if (r) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
-    sqlite3_finalize(s);
-    return rc;
+    return core_each_row(st, s, group_row, &v);
 }
 
 int core_groups_list_user(struct store *st, int64_t uid, core_group_fn fn, void *arg)
 {
     sqlite3_stmt *s;
-    struct core_group g;
+    struct group_visit v = { fn, arg };
     int rc = core_prepare(st,
         GROUP_COLS "JOIN memberships me ON me.group_id = g.id AND me.user_id = ?1 "
         "ORDER BY g.name, g.slug", &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, uid);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        group_from_row(s, &g);
-        int r = fn(arg, &g);
-        if (r) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
-    sqlite3_finalize(s);
-    return rc;
+    return core_each_row(st, s, group_row, &v);
+}
+
+struct member_visit {
+    core_member_fn fn;
+    void *arg;
+};
+
+static int member_row(void *ctx, sqlite3_stmt *s)
+{
+    struct member_visit *v = ctx;
+    struct core_member m;
+    memset(&m, 0, sizeof m);
+    m.user_id = sqlite3_column_int64(s, 0);
+    core_col_text(s, 1, m.nickname, sizeof m.nickname);
+    core_col_text(s, 2, m.dial_code, sizeof m.dial_code);
+    m.role = sqlite3_column_int(s, 3) ? CORE_ROLE_OWNER : CORE_ROLE_MEMBER;
+    m.joined = sqlite3_column_int64(s, 4);
+    return v->fn(v->arg, &m);
 }
 
 static int list_members(struct store *st, const char *sql, int64_t gid, core_member_fn fn,
                         void *arg)
 {
     sqlite3_stmt *s;
-    struct core_member m;
+    struct member_visit v = { fn, arg };
     int rc = core_prepare(st, sql, &s);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, gid);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        memset(&m, 0, sizeof m);
-        m.user_id = sqlite3_column_int64(s, 0);
-        core_col_text(s, 1, m.nickname, sizeof m.nickname);
-        core_col_text(s, 2, m.dial_code, sizeof m.dial_code);
-        m.role = sqlite3_column_int(s, 3) ? CORE_ROLE_OWNER : CORE_ROLE_MEMBER;
-        m.joined = sqlite3_column_int64(s, 4);
-        int r = fn(arg, &m);
-        if (r) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
-    sqlite3_finalize(s);
-    return rc;
+    return core_each_row(st, s, member_row, &v);
 }
 
 int core_groups_members(struct store *st, int64_t gid, core_member_fn fn, void *arg)
@@ -701,10 +697,31 @@ int core_groups_bans(struct store *st, int64_t gid, core_member_fn fn, void *arg
         "ORDER BY u.nickname", gid, fn, arg);
 }
 
+struct event_visit {
+    core_event_fn fn;
+    void *arg;
+};
+
+static int event_row(void *ctx, sqlite3_stmt *s)
+{
+    struct event_visit *v = ctx;
+    struct core_event e;
+    memset(&e, 0, sizeof e);
+    e.id = sqlite3_column_int64(s, 0);
+    e.group_id = sqlite3_column_int64(s, 1);
+    core_col_text(s, 2, e.type, sizeof e.type);
+    e.at = sqlite3_column_int64(s, 3);
+    e.actor_id = sqlite3_column_int64(s, 4);
+    e.target_id = sqlite3_column_int64(s, 5);
+    core_col_text(s, 6, e.actor_nick, sizeof e.actor_nick);
+    core_col_text(s, 7, e.target_nick, sizeof e.target_nick);
+    return v->fn(v->arg, &e);
+}
+
 int core_groups_events(struct store *st, int64_t gid, core_event_fn fn, void *arg)
 {
     sqlite3_stmt *s;
-    struct core_event e;
+    struct event_visit v = { fn, arg };
     int rc = core_prepare(st,
         "SELECT e.id, e.group_id, e.type, e.at, coalesce(e.actor_id, 0), "
         "coalesce(e.target_id, 0), a.nickname, t.nickname FROM group_events e "
@@ -713,23 +730,5 @@ int core_groups_events(struct store *st, int64_t gid, core_event_fn fn, void *ar
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(s, 1, gid);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        memset(&e, 0, sizeof e);
-        e.id = sqlite3_column_int64(s, 0);
-        e.group_id = sqlite3_column_int64(s, 1);
-        core_col_text(s, 2, e.type, sizeof e.type);
-        e.at = sqlite3_column_int64(s, 3);
-        e.actor_id = sqlite3_column_int64(s, 4);
-        e.target_id = sqlite3_column_int64(s, 5);
-        core_col_text(s, 6, e.actor_nick, sizeof e.actor_nick);
-        core_col_text(s, 7, e.target_nick, sizeof e.target_nick);
-        int r = fn(arg, &e);
-        if (r) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
-    sqlite3_finalize(s);
-    return rc;
+    return core_each_row(st, s, event_row, &v);
 }

@@ -176,3 +176,19 @@ int core_text_by_id(struct store *st, const char *sql, int64_t id, char *out, si
     sqlite3_reset(s);
     return 0;
 }
+
+int core_each_row(struct store *st, sqlite3_stmt *s, int (*row)(void *ctx, sqlite3_stmt *s),
+                  void *ctx)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int r = row(ctx, s);
+        if (r) {
+            sqlite3_finalize(s);
+            return r;
+        }
+    }
+    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -21,6 +21,13 @@ sqlite3_stmt *core_stmt(struct store *st, const char *sql);
 /* A private statement for a loop (finalize with sqlite3_finalize). 0 or -EIO. */
 int core_prepare(struct store *st, const char *sql, sqlite3_stmt **out);
 
+/* Steps a private statement from core_prepare() to its end, calling
+ * row(ctx, s) for each row; a non-zero return from row stops the walk and
+ * is returned. The statement is finalized in every case. Returns 0, row's
+ * value, or core_sql_err(). */
+int core_each_row(struct store *st, sqlite3_stmt *s, int (*row)(void *ctx, sqlite3_stmt *s),
+                  void *ctx);
+
 /* Maps a failed SQLite result to a negative code: the RAISE() messages of
  * the schema triggers and the unique constraints become their CORE_E_*
  * refusal, busy becomes -EBUSY, anything else -EIO (logged, without data). */

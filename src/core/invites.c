@@ -90,11 +90,24 @@ static void invite_from_row(sqlite3_stmt *s, struct core_invite *inv)
     inv->revoked = sqlite3_column_int(s, 6);
 }
 
+struct invite_visit {
+    core_invite_fn fn;
+    void *arg;
+};
+
+static int invite_row(void *ctx, sqlite3_stmt *s)
+{
+    struct invite_visit *v = ctx;
+    struct core_invite inv;
+    invite_from_row(s, &inv);
+    return v->fn(v->arg, &inv);
+}
+
 int core_invites_list(struct store *st, int64_t gid, int64_t actor, core_invite_fn fn,
                       void *arg)
 {
     struct core_group g;
-    struct core_invite inv;
+    struct invite_visit v = { fn, arg };
     sqlite3_stmt *s;
     int rc = core_groups_get(st, gid, &g);
     if (rc < 0 || (rc = may_manage(st, gid, actor)) < 0)
@@ -102,17 +115,7 @@ int core_invites_list(struct store *st, int64_t gid, int64_t actor, core_invite_
     if ((rc = core_prepare(st, INVITE_COLS "WHERE group_id = ?1 ORDER BY id DESC", &s)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, gid);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        invite_from_row(s, &inv);
-        int r = fn(arg, &inv);
-        if (r) {
-            sqlite3_finalize(s);
-            return r;
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : core_sql_err(st, rc);
-    sqlite3_finalize(s);
-    return rc;
+    return core_each_row(st, s, invite_row, &v);
 }
 
 /* Reads invite id into inv: 0 or -ENOENT. */
