@@ -146,7 +146,7 @@ static int check_order(const struct sip_loc *loc, const struct binding *b,
                        const struct sip_loc_put *p)
 {
     uint64_t ch = siphash24(loc->key, p->callid, p->cidlen);
-    if (ch == b->callid_h && p->cseq <= b->cseq)
+    if (ch == b->callid_h && p->cseq < b->cseq)
         return -EALREADY;
     return 0;
 }

@@ -73,8 +73,9 @@ struct sip_loc_put {
  * names the same binding, which is replaced (flow, contact, Path, expiry).
  * When the user already has max_per_user bindings, the oldest is replaced.
  * Returns 0; -EALREADY when the binding exists with the same Call-ID and a
- * CSeq not higher than this one (an old or repeated request: RFC 3261 says
- * 500 unless it is a retransmission); -ENOSPC when the table is full;
+ * higher CSeq (an old request arriving late: RFC 3261 10.3 says it fails;
+ * the same CSeq is a retransmission over UDP and simply applies again);
+ * -ENOSPC when the table is full;
  * -EINVAL for an empty user or contact or a string over its limit;
  * -ENOMEM.
  */

@@ -69,10 +69,13 @@ TEST(sip_loc_add_refresh_remove)
     ASSERT_EQ(s.n, 1);
     ASSERT_STR_EQ(s.contact[0], "sip:alice@10.0.0.1:5060");
     ASSERT_EQ(s.expires[0], 600);
-    /* A refresh with a higher CSeq replaces, the same CSeq is refused. */
+    /* A refresh with a higher CSeq replaces, a retransmission applies
+     * again, a late older request is refused. */
     p.cseq = 2;
     p.expires = 300;
     ASSERT_EQ(sip_loc_put(loc, &p, 1100), 0);
+    ASSERT_EQ(sip_loc_put(loc, &p, 1100), 0);
+    p.cseq = 1;
     ASSERT_EQ(sip_loc_put(loc, &p, 1100), -EALREADY);
     s = list(loc, "alice", 1100);
     ASSERT_EQ(s.n, 1);
