@@ -140,7 +140,7 @@ const struct config_key turn_config_keys[] = {
     NO_SW("web-admin", "the web admin is not supported; the portal manages users"),
     NO_VAL("web-admin-ip", "the web admin is not supported; the portal manages users"),
     NO_VAL("web-admin-port", "the web admin is not supported; the portal manages users"),
-    NO_SW("prometheus", "no metrics exporter: T9phone keeps counters in its log only"),
+    IGN_SW("prometheus", "T9phone always serves /metrics on metrics-ip:metrics-port (0 turns it off)"),
     NO_VAL("proc-user", "run the container as the wanted user instead"),
     NO_VAL("proc-group", "run the container as the wanted group instead"),
     NO_SW("check-origin-consistency", "ORIGIN checks are not supported"),
