@@ -7,24 +7,15 @@ import re
 import shutil
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "sip"))
 from sipclient import Client  # noqa: E402
-from test_sip_registrar import REALM, make_users, sip_server  # noqa: E402
+from test_sip_registrar import REALM, make_users, metric, sip_server  # noqa: E402
 
 SVWAR = shutil.which("svwar") or "svwar"
 SVCRACK = shutil.which("svcrack") or "svcrack"
-
-
-def metric(srv, name, labels):
-    with urllib.request.urlopen(f"http://127.0.0.1:{srv.metrics_port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    m = re.search(rf"^{re.escape(name)}\{{{re.escape(labels)}\}} (\d+)$", text, re.M)
-    assert m, f"{name}{{{labels}}} not in /metrics"
-    return int(m.group(1))
 
 
 @pytest.mark.parametrize("method", ["REGISTER", "INVITE", "OPTIONS"])
