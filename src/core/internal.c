@@ -18,11 +18,6 @@ int core_cfg_cost(const struct core_cfg *cfg)
     return cfg->bcrypt_cost;
 }
 
-sqlite3_stmt *core_stmt(struct store *st, const char *sql)
-{
-    return store_stmt(st, sql);
-}
-
 int core_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
 {
     *out = NULL;
@@ -162,10 +157,10 @@ void core_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
     out[len] = '\0';
 }
 
-int core_text_by_id(struct store *st, const char *sql, int64_t id, char *out, size_t cap)
+int core_text_by_id_stmt(struct store *st, sqlite3_stmt *s, int64_t id, char *out,
+                         size_t cap)
 {
     out[0] = '\0';
-    sqlite3_stmt *s = core_stmt(st, sql);
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, id);

@@ -10,9 +10,8 @@
 
 #include <errno.h>
 
-static int purge(struct store *st, const char *sql, int64_t cutoff)
+static int purge(struct store *st, sqlite3_stmt *s, int64_t cutoff)
 {
-    sqlite3_stmt *s = core_stmt(st, sql);
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, cutoff);
@@ -28,15 +27,15 @@ int core_maint_purge(struct store *st, int64_t now)
     rc = core_sessions_expire(st, now);
     if (rc >= 0) {
         total += rc;
-        rc = purge(st, "DELETE FROM email_tokens WHERE purpose = 'reset' AND expires <= ?1", now);
+        rc = purge(st, core_stmt(st, "DELETE FROM email_tokens WHERE purpose = 'reset' AND expires <= ?1"), now);
     }
     if (rc >= 0) {
         total += rc;
-        rc = purge(st, "DELETE FROM provision_tokens WHERE expires <= ?1", now);
+        rc = purge(st, core_stmt(st, "DELETE FROM provision_tokens WHERE expires <= ?1"), now);
     }
     if (rc >= 0) {
         total += rc;
-        rc = purge(st, "DELETE FROM invites WHERE expires <= ?1", now - CORE_INVITE_KEEP);
+        rc = purge(st, core_stmt(st, "DELETE FROM invites WHERE expires <= ?1"), now - CORE_INVITE_KEEP);
     }
     if (rc >= 0) {
         total += rc;

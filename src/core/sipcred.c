@@ -63,11 +63,11 @@ static int put_credentials(struct store *st, const struct core_cfg *cfg, int64_t
             rc = n;
             break;
         }
-        sqlite3_stmt *s = core_stmt(st, replace
-            ? "UPDATE sip_credentials SET username = ?2, password_enc = ?3, ha1 = ?4 "
-              "WHERE user_id = ?1"
-            : "INSERT INTO sip_credentials (user_id, username, password_enc, ha1) "
-              "VALUES (?1, ?2, ?3, ?4)");
+        sqlite3_stmt *s = replace
+            ? core_stmt(st, "UPDATE sip_credentials SET username = ?2, password_enc = ?3, "
+                            "ha1 = ?4 WHERE user_id = ?1")
+            : core_stmt(st, "INSERT INTO sip_credentials (user_id, username, password_enc, ha1) "
+                            "VALUES (?1, ?2, ?3, ?4)");
         if (!s) {
             rc = -EIO;
             break;
