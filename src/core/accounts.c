@@ -415,15 +415,17 @@ int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
     return 0;
 }
 
-int core_accounts_login_finish(struct store *st, const struct core_login *lg, int verify_rc,
-                               int64_t now, int64_t *uid)
+/* Records one password check of account uid against the hash that was
+ * verified (verify_rc 0: it matched), counting a failure toward the
+ * lockout. Returns 0 (right password, not locked), CORE_E_BAD_LOGIN,
+ * CORE_E_LOCKED or a database error. Shared by login and by the current
+ * password check of a password change, so neither is a free oracle. */
+static int record_attempt(struct store *st, int64_t user_id, const char *verified_hash,
+                          int verify_rc, int64_t now)
 {
     /* rc carries database errors (rolled back); refusal is the answer,
      * returned after the commit that records a failure. */
     int refusal = CORE_E_BAD_LOGIN;
-    *uid = 0;
-    if (lg->user_id <= 0)
-        return CORE_E_BAD_LOGIN;
     int rc = store_begin(st);
     if (rc < 0)
         return rc;
@@ -434,7 +436,7 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         rc = -EIO;
         goto out;
     }
-    sqlite3_bind_int64(s, 1, lg->user_id);
+    sqlite3_bind_int64(s, 1, user_id);
     rc = core_row(st, s);
     if (rc <= 0)
         goto out; /* deleted meanwhile: bad login */
@@ -449,7 +451,7 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         refusal = CORE_E_LOCKED;
         goto out;
     }
-    if (strcmp(hash, lg->hash) != 0) {
+    if (strcmp(hash, verified_hash) != 0) {
         /* The password changed between begin and finish: what was
          * verified is no longer the password. Not counted. */
         goto out;
@@ -461,7 +463,7 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
             rc = -EIO;
             goto out;
         }
-        sqlite3_bind_int64(s, 1, lg->user_id);
+        sqlite3_bind_int64(s, 1, user_id);
         rc = core_exec(st, s);
         refusal = 0;
         goto out;
@@ -476,7 +478,7 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         rc = -EIO;
         goto out;
     }
-    sqlite3_bind_int64(s, 1, lg->user_id);
+    sqlite3_bind_int64(s, 1, user_id);
     sqlite3_bind_int(s, 2, failed);
     sqlite3_bind_int(s, 3, lock);
     sqlite3_bind_int64(s, 4, now + CORE_LOCKOUT_SECS);
@@ -485,11 +487,27 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         refusal = CORE_E_LOCKED;
 out:
     rc = core_txn_end(st, rc);
-    if (rc < 0)
-        return rc;
-    if (refusal == 0)
+    return rc < 0 ? rc : refusal;
+}
+
+int core_accounts_login_finish(struct store *st, const struct core_login *lg, int verify_rc,
+                               int64_t now, int64_t *uid)
+{
+    *uid = 0;
+    if (lg->user_id <= 0)
+        return CORE_E_BAD_LOGIN;
+    int rc = record_attempt(st, lg->user_id, lg->hash, verify_rc, now);
+    if (rc == 0)
         *uid = lg->user_id;
-    return refusal;
+    return rc;
+}
+
+int core_accounts_check_current_finish(struct store *st, int64_t uid, const char *hash,
+                                       int verify_rc, int64_t now)
+{
+    if (uid <= 0 || !hash)
+        return -EINVAL;
+    return record_attempt(st, uid, hash, verify_rc, now);
 }
 
 int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char *email,
@@ -686,14 +704,16 @@ out:
 int core_accounts_change_password(struct store *st, const struct core_cfg *cfg,
                                   int64_t uid, const void *old_pw, size_t old_len,
                                   const void *new_pw, size_t new_len,
-                                  const char *keep_session)
+                                  const char *keep_session, int64_t now)
 {
     char hash[BCRYPT_HASH_SIZE];
     int rc = core_accounts_get_hash(st, uid, hash);
     if (rc < 0)
         return rc;
-    if (core_accounts_verify_password(old_pw, old_len, hash) != 0)
-        return CORE_E_BAD_LOGIN;
+    rc = core_accounts_check_current_finish(
+        st, uid, hash, core_accounts_verify_password(old_pw, old_len, hash), now);
+    if (rc < 0)
+        return rc;
     rc = core_accounts_check_new_password(st, uid, new_pw, new_len);
     if (rc < 0)
         return rc;

@@ -211,12 +211,24 @@ int core_accounts_check_new_password(struct store *st, int64_t uid, const void *
 int core_accounts_set_hash(struct store *st, int64_t uid, const char *hash,
                            const char *keep_session);
 
-/* Synchronous change: verifies the current password, checks and hashes the
- * new one, stores it. CORE_E_BAD_LOGIN when the current one is wrong. */
+/* Records the check of the current password that a password change starts
+ * with (core_accounts_get_hash(), then core_accounts_verify_password() on
+ * the thread pool, then this on the loop with its result). A wrong password
+ * counts toward the lockout exactly like a failed login, and while the
+ * account is locked the check fails whatever the password. hash is the one
+ * that was verified (a password changed meanwhile is not counted). Returns
+ * 0 (right password: go on with the change), CORE_E_BAD_LOGIN,
+ * CORE_E_LOCKED, -EINVAL. */
+int core_accounts_check_current_finish(struct store *st, int64_t uid, const char *hash,
+                                       int verify_rc, int64_t now);
+
+/* Synchronous change: verifies the current password (counted as above),
+ * checks and hashes the new one, stores it. CORE_E_BAD_LOGIN when the
+ * current one is wrong, CORE_E_LOCKED during a lockout. */
 int core_accounts_change_password(struct store *st, const struct core_cfg *cfg,
                                   int64_t uid, const void *old_pw, size_t old_len,
                                   const void *new_pw, size_t new_len,
-                                  const char *keep_session);
+                                  const char *keep_session, int64_t now);
 
 /* ---------------------------------------------------------------- profile */
 

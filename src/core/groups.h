@@ -33,8 +33,10 @@
 #define CORE_GROUP_DEFAULT_CAP 50
 #define CORE_GROUP_MAX_CAP 1000
 
-#define CORE_ROLE_MEMBER 0
-#define CORE_ROLE_OWNER 1
+/* Roles are positive, so a role returned where errors are negative is
+ * never mistaken for "0: done". */
+#define CORE_ROLE_MEMBER 1
+#define CORE_ROLE_OWNER 2
 
 struct core_group {
     int64_t id;

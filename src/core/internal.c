@@ -13,7 +13,7 @@
 
 int core_cfg_cost(const struct core_cfg *cfg)
 {
-    if (!cfg || cfg->bcrypt_cost < 4 || cfg->bcrypt_cost > 31)
+    if (!cfg || cfg->bcrypt_cost < BCRYPT_MIN_COST || cfg->bcrypt_cost > BCRYPT_MAX_COST)
         return BCRYPT_DEFAULT_COST;
     return cfg->bcrypt_cost;
 }

@@ -315,7 +315,7 @@ TEST(core_accounts_login_split_sees_password_change)
     int v = core_accounts_verify_password(TC_PW, strlen(TC_PW), lg.hash);
     ASSERT_EQ(v, 0);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "a new password", 14, NULL), 0);
+                                            "a new password", 14, NULL, TC_NOW), 0);
     ASSERT_EQ(core_accounts_login_finish(st, &lg, v, TC_NOW, &who), CORE_E_BAD_LOGIN);
     /* And a deleted account cannot finish either. */
     ASSERT_EQ(core_accounts_login_begin(st, &tc_cfg, "marina@example.org", &lg), 0);
@@ -394,11 +394,11 @@ TEST(core_accounts_password_change_keeps_own_session)
     ASSERT_EQ(core_sessions_create(st, uid, TC_NOW, s1, csrf), 0);
     ASSERT_EQ(core_sessions_create(st, uid, TC_NOW, s2, csrf), 0);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
-                                            "a new password", 14, s1), CORE_E_BAD_LOGIN);
+                                            "a new password", 14, s1, TC_NOW), CORE_E_BAD_LOGIN);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "marina@example.org", 18, s1), CORE_E_BAD_PASSWORD);
+                                            "marina@example.org", 18, s1, TC_NOW), CORE_E_BAD_PASSWORD);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "a new password", 14, s1), 0);
+                                            "a new password", 14, s1, TC_NOW), 0);
     /* The caller's session stays, the others end. */
     ASSERT_EQ(core_sessions_lookup(st, s1, TC_NOW, &who, NULL), 0);
     ASSERT_EQ(core_sessions_lookup(st, s2, TC_NOW, &who, NULL), -ENOENT);
@@ -598,5 +598,34 @@ TEST(core_accounts_delete_leaves_no_trace)
     int64_t who;
     ASSERT_EQ(core_accounts_login(st, &tc_cfg, "other@example.org", TC_PW, strlen(TC_PW),
                                   TC_NOW, &who), 0);
+    store_close(st);
+}
+
+TEST(core_accounts_wrong_current_password_counts_toward_lockout)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "marina@example.org", "marina"), who;
+    for (int i = 1; i < CORE_LOGIN_MAX_FAILS; i++) {
+        ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
+                                                "a new password", 14, NULL, TC_NOW),
+                  CORE_E_BAD_LOGIN);
+        ASSERT_EQ(tc_int(st, "SELECT failed_logins FROM users"), i);
+    }
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
+                                            "a new password", 14, NULL, TC_NOW),
+              CORE_E_LOCKED);
+    /* Locked: the right current password does not get through either,
+     * and neither does a login. */
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
+                                            "a new password", 14, NULL, TC_NOW + 1),
+              CORE_E_LOCKED);
+    ASSERT_EQ(core_accounts_login(st, &tc_cfg, "marina@example.org", TC_PW, strlen(TC_PW),
+                                  TC_NOW + 1, &who), CORE_E_LOCKED);
+    /* After the lockout the right one works and clears the count. */
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
+                                            "a new password", 14, NULL,
+                                            TC_NOW + CORE_LOCKOUT_SECS),
+              0);
+    ASSERT_EQ(tc_int(st, "SELECT failed_logins FROM users"), 0);
     store_close(st);
 }

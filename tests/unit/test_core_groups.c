@@ -344,3 +344,33 @@ TEST(core_groups_listings)
     ASSERT_STR_EQ(names, "charlie");
     store_close(st);
 }
+
+TEST(core_groups_roles_are_never_zero)
+{
+    /* 0 means "done" everywhere in core: a role must not look like it. */
+    ASSERT(CORE_ROLE_MEMBER > 0);
+    ASSERT(CORE_ROLE_OWNER > 0);
+    ASSERT(CORE_ROLE_MEMBER != CORE_ROLE_OWNER);
+    struct store *st = tc_open();
+    int64_t a = tc_user(st, "anna@example.org", "annaaa");
+    int64_t b = tc_user(st, "bert@example.org", "bertbert");
+    int64_t gid;
+    char slug[CORE_SLUG_SIZE];
+    ASSERT_EQ(core_groups_create(st, a, "Roles", 0, TC_NOW, &gid, slug), 0);
+    ASSERT_EQ(core_groups_add_member(st, gid, b, TC_NOW), 0);
+    ASSERT_EQ(core_groups_role(st, gid, a), CORE_ROLE_OWNER);
+    ASSERT_EQ(core_groups_role(st, gid, b), CORE_ROLE_MEMBER);
+    store_close(st);
+}
+
+TEST(core_cfg_cost_bounds_are_bcrypts)
+{
+    struct core_cfg c = { "r", NULL, BCRYPT_MIN_COST };
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_MIN_COST);
+    c.bcrypt_cost = BCRYPT_MAX_COST;
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_MAX_COST);
+    c.bcrypt_cost = BCRYPT_MIN_COST - 1;
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_DEFAULT_COST);
+    c.bcrypt_cost = BCRYPT_MAX_COST + 1;
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_DEFAULT_COST);
+}
