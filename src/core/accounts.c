@@ -778,7 +778,7 @@ int core_accounts_set_nickname(struct store *st, int64_t uid, const char *nick, 
         goto out;
     }
     sqlite3_bind_int64(s, 1, uid);
-    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 2, core_day(now));
     rc = core_exec(st, s);
 out:
     return core_txn_end(st, rc);
@@ -930,17 +930,17 @@ int core_accounts_delete(struct store *st, int64_t uid, int64_t now)
         if ((rc = core_groups_delete_locked(st, gid)) < 0)
             goto out;
     }
-    /* The other groups see that someone left; the entry's actor and target
-     * are cleared with every other entry naming this user below. */
+    /* The other groups see that a former member left; every other entry
+     * naming this user loses its actor/target with the user row below. */
     s = core_stmt(st,
         "INSERT INTO group_events (group_id, type, at, actor_id, target_id) "
-        "SELECT group_id, 'leave', ?2, ?1, ?1 FROM memberships WHERE user_id = ?1");
+        "SELECT group_id, 'leave', ?2, NULL, NULL FROM memberships WHERE user_id = ?1");
     if (!s) {
         rc = -EIO;
         goto out;
     }
     sqlite3_bind_int64(s, 1, uid);
-    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 2, core_day(now));
     if ((rc = core_exec(st, s)) < 0)
         goto out;
     s = core_stmt(st, "DELETE FROM invites WHERE email = ?1");

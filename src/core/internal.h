@@ -50,9 +50,20 @@ int core_bind_id(sqlite3_stmt *s, int idx, int64_t id);
 int core_txn_end(struct store *st, int rc);
 
 /* Appends one entry to a group's event log (inside the caller's
- * transaction). actor/target 0 are stored as NULL. */
+ * transaction), at the day of now. actor/target 0, and anyone who is not a
+ * member of gid (any more), are stored as NULL: "a former member". */
 int core_event(struct store *st, int64_t gid, const char *type, int64_t actor,
                int64_t target, int64_t now);
+
+/* Makes every entry of gid's log that names uid (who has just left the
+ * group) name nobody, and marks the store dirty. Inside the caller's
+ * transaction, after the membership row is gone (the schema allows the
+ * change only then). */
+int core_forget_in_log(struct store *st, int64_t gid, int64_t uid);
+
+/* t rounded down to midnight UTC: the only precision the log and the
+ * memberships keep (sql/002_group_log.sql). */
+int64_t core_day(int64_t t);
 
 /* A fresh random token (CORE_TOKEN_BYTES) as text, and its SHA-256. */
 int core_token_new(char tok[CORE_TOKEN_SIZE], uint8_t hash[32]);
