@@ -4,6 +4,7 @@
 #include "core/accounts.h"
 #include "core/errors.h"
 #include "core/internal.h"
+#include "core/mem.h"
 #include "base/log.h"
 #include "crypto/hash.h"
 
@@ -389,13 +390,31 @@ static const char dummy_hash[] = "$2b$12$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0Xo
 int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
                               const char *email, struct core_login *lg)
 {
+    return core_accounts_login_begin_from(st, cfg, email, NULL, 0, lg);
+}
+
+int core_accounts_login_begin_from(struct store *st, const struct core_cfg *cfg,
+                                   const char *email, const void *source, size_t srclen,
+                                   struct core_login *lg)
+{
     char norm[CORE_EMAIL_SIZE];
     memset(lg, 0, sizeof *lg);
     memcpy(lg->hash, dummy_hash, sizeof dummy_hash);
     int cost = core_cfg_cost(cfg);
     lg->hash[4] = (char)('0' + cost / 10);
     lg->hash[5] = (char)('0' + cost % 10);
-    if (!email || core_accounts_normalise_email(email, strlen(email), norm) < 0)
+    if (!email)
+        return 0;
+    int bad = core_accounts_normalise_email(email, strlen(email), norm) < 0;
+    struct core_mem *m = core_mem(st);
+    if (m) {
+        /* Malformed emails are counted too, by their bytes. */
+        const char *e = bad ? email : norm;
+        core_guard_tags(m, e, strnlen(e, CORE_EMAIL_MAX + 1), source, srclen, lg->pair,
+                        lg->mail);
+        lg->guarded = 1;
+    }
+    if (bad)
         return 0;
     sqlite3_stmt *s = core_stmt(st, "SELECT id, password_hash FROM users WHERE email = ?1");
     if (!s)
@@ -421,7 +440,7 @@ int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
  * CORE_E_LOCKED or a database error. Shared by login and by the current
  * password check of a password change, so neither is a free oracle. */
 static int record_attempt(struct store *st, int64_t user_id, const char *verified_hash,
-                          int verify_rc, int64_t now)
+                          int verify_rc, int may_lock, int64_t now)
 {
     /* rc carries database errors (rolled back); refusal is the answer,
      * returned after the commit that records a failure. */
@@ -451,6 +470,11 @@ static int record_attempt(struct store *st, int64_t user_id, const char *verifie
         refusal = CORE_E_LOCKED;
         goto out;
     }
+    if (locked_until) {
+        /* A lockout that has passed leaves nothing behind: not its end,
+         * and not the count that would lock again at the next mistake. */
+        failed = 0;
+    }
     if (strcmp(hash, verified_hash) != 0) {
         /* The password changed between begin and finish: what was
          * verified is no longer the password. Not counted. */
@@ -470,10 +494,10 @@ static int record_attempt(struct store *st, int64_t user_id, const char *verifie
     }
     if (failed < 1000)
         failed++;
-    int lock = failed >= CORE_LOGIN_MAX_FAILS;
+    int lock = may_lock && failed >= CORE_LOGIN_MAX_FAILS;
     s = core_stmt(st,
         "UPDATE users SET failed_logins = ?2, "
-        "locked_until = CASE WHEN ?3 THEN ?4 ELSE locked_until END WHERE id = ?1");
+        "locked_until = CASE WHEN ?3 THEN ?4 ELSE NULL END WHERE id = ?1");
     if (!s) {
         rc = -EIO;
         goto out;
@@ -494,11 +518,20 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
                                int64_t now, int64_t *uid)
 {
     *uid = 0;
-    if (lg->user_id <= 0)
-        return CORE_E_BAD_LOGIN;
-    int rc = record_attempt(st, lg->user_id, lg->hash, verify_rc, now);
-    if (rc == 0)
+    struct core_mem *m = lg->guarded ? core_mem(st) : NULL;
+    /* The pair's lockout first, the same for known and unknown emails. */
+    if (m && core_guard_locked(m, lg->pair, now))
+        return CORE_E_LOCKED;
+    int rc = CORE_E_BAD_LOGIN;
+    if (lg->user_id > 0)
+        rc = record_attempt(st, lg->user_id, lg->hash, verify_rc, 0, now);
+    if (rc == CORE_E_BAD_LOGIN && m && core_guard_fail(m, lg->pair, lg->mail, now))
+        rc = CORE_E_LOCKED;
+    if (rc == 0) {
+        if (m)
+            core_guard_ok(m, lg->pair);
         *uid = lg->user_id;
+    }
     return rc;
 }
 
@@ -507,7 +540,7 @@ int core_accounts_check_current_finish(struct store *st, int64_t uid, const char
 {
     if (uid <= 0 || !hash)
         return -EINVAL;
-    return record_attempt(st, uid, hash, verify_rc, now);
+    return record_attempt(st, uid, hash, verify_rc, 1, now);
 }
 
 int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char *email,
@@ -522,8 +555,23 @@ int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char
     return core_accounts_login_finish(st, &lg, v, now, uid);
 }
 
+/* Forgets the login guard's pairs of uid's email in this process. */
+static void guard_forget(struct store *st, int64_t uid)
+{
+    char email[CORE_EMAIL_SIZE];
+    struct core_mem *m = core_mem(st);
+    if (m && core_text_by_id(st, "SELECT email FROM users WHERE id = ?1", uid, email,
+                             sizeof email) == 0) {
+        uint8_t pair[CORE_GUARD_TAG], mail[CORE_GUARD_TAG];
+        core_guard_tags(m, email, strlen(email), NULL, 0, pair, mail);
+        core_guard_clear_mail(m, mail);
+    }
+    crypto_wipe(email, sizeof email);
+}
+
 int core_accounts_unlock(struct store *st, int64_t uid)
 {
+    guard_forget(st, uid);
     sqlite3_stmt *s = core_stmt(st,
         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1");
     if (!s)
@@ -628,8 +676,12 @@ int core_accounts_reset_finish(struct store *st, const char *token, const char *
     rc = core_exec(st, s);
 out:
     rc = core_txn_end(st, rc);
-    if (rc == 0)
+    if (rc == 0) {
+        /* The reset proves the address: its lockouts end too. */
+        guard_forget(st, id);
+        store_mark_dirty(st);
         *uid = id;
+    }
     return rc;
 }
 

@@ -29,16 +29,23 @@
  * bcrypt_* directly. (The fixed HMAC key keeps the intermediate value from
  * matching unsalted SHA-256 hashes leaked elsewhere.)
  *
- * Login lockout: CORE_LOGIN_MAX_FAILS consecutive wrong passwords lock the
- * account for CORE_LOCKOUT_SECS; while locked every attempt is refused with
+ * Login lockout: CORE_LOGIN_MAX_FAILS consecutive wrong passwords for one
+ * email from one source lock that pair for CORE_LOCKOUT_SECS, in memory
+ * (core/mem.h): while locked every attempt of the pair is refused with
  * CORE_E_LOCKED whether the password is right or not (so the lockout is not
- * a password oracle), and each wrong password once the count has reached
- * the limit starts a new lockout. A successful login clears the count.
+ * a password oracle). Unknown emails are counted and locked exactly the
+ * same way, so the answers never tell whether an account exists; and a
+ * stranger who types someone's email locks out only their own source,
+ * never the owner. Once a lockout has passed the pair starts from zero.
+ *
+ * The account row keeps users.failed_logins, the consecutive wrong
+ * passwords from any source (cleared by a successful login; shown to the
+ * operator). users.locked_until is set only by wrong current passwords in
+ * a password change (the session holder's own lockout, which also stops
+ * logins) and is cleared, with the count, once it has passed.
  *
  * Logins against unknown emails do the same bcrypt work against a dummy
- * hash and get the same CORE_E_BAD_LOGIN. (An account in lockout answers
- * CORE_E_LOCKED, which an unknown email never does; the portal should rate
- * limit per address in memory to keep that from being probed.)
+ * hash and get the same CORE_E_BAD_LOGIN.
  *
  * Verification: an account is unverified while it has a pending 'verify'
  * email token. Redeeming a password-reset token also proves the address and
@@ -149,10 +156,20 @@ int core_accounts_new_verification(struct store *st, int64_t uid, int64_t now,
 struct core_login {
     int64_t user_id;             /* 0 for an unknown email */
     char hash[BCRYPT_HASH_SIZE]; /* the hash to verify (a dummy for unknown) */
+    uint8_t pair[16], mail[16];  /* the login guard's keyed names (core/mem.h) */
+    int guarded;                 /* 0 when the guard had no memory */
 };
 
 /* Fetches the hash for email, or a well-formed dummy hash at cfg's cost for
- * an unknown or malformed email, so the work is the same. 0 or -EIO. */
+ * an unknown or malformed email, so the work is the same. source names the
+ * client for the lockout (the portal: the peer's address bytes; never
+ * stored, only a keyed hash of it is kept in memory); NULL and 0 for one
+ * shared source (the CLI, tests). 0 or -EIO. */
+int core_accounts_login_begin_from(struct store *st, const struct core_cfg *cfg,
+                                   const char *email, const void *source, size_t srclen,
+                                   struct core_login *lg);
+
+/* core_accounts_login_begin_from() with the shared source. */
 int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
                               const char *email, struct core_login *lg);
 
@@ -166,7 +183,10 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
 int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char *email,
                         const void *pw, size_t len, int64_t now, int64_t *uid);
 
-/* Clears the failed-login count and any lockout (admin). 0 or -ENOENT. */
+/* Clears the failed-login count and any lockout (admin): the row's, and
+ * every login-guard pair of the account's email in this process (a running
+ * server's guard lives in its own memory and lets go after
+ * CORE_LOCKOUT_SECS). 0 or -ENOENT. */
 int core_accounts_unlock(struct store *st, int64_t uid);
 
 /* --------------------------------------------------------- password reset */

@@ -39,6 +39,12 @@ int core_maint_purge(struct store *st, int64_t now)
     }
     if (rc >= 0) {
         total += rc;
+        /* A lockout that has passed leaves neither its end nor its count. */
+        rc = purge(st, core_stmt(st, "UPDATE users SET failed_logins = 0, locked_until = NULL "
+                                     "WHERE locked_until <= ?1"), now);
+    }
+    if (rc >= 0) {
+        total += rc;
         rc = 0;
     }
     rc = core_txn_end(st, rc);

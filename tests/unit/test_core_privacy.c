@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "core/groups.h"
+#include "core/maint.h"
 #include "store/migrations.h"
 
 static long long count_naming(struct store *st, int64_t gid, int64_t uid)
@@ -155,5 +156,33 @@ TEST(privacy_migration_cleans_an_existing_database)
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM memberships WHERE joined % 86400 <> 0"), 0);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM group_events WHERE 2 IN (actor_id, target_id)"), 0);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM group_events WHERE actor_id = 1"), 1);
+    store_close(st);
+}
+
+/* "users.locked_until only while a lockout runs": the purge clears a
+ * passed lockout and its count, and so does the next attempt. */
+TEST(privacy_passed_lockout_leaves_nothing)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "marina@example.org", "marina");
+    for (int i = 0; i < CORE_LOGIN_MAX_FAILS; i++)
+        core_accounts_change_password(st, &tc_cfg, uid, "wrong password", 14,
+                                      "a new password", 14, NULL, TC_NOW);
+    ASSERT_EQ(tc_int(st, "SELECT locked_until FROM users"), TC_NOW + CORE_LOCKOUT_SECS);
+    ASSERT(core_maint_purge(st, TC_NOW + CORE_LOCKOUT_SECS - 1) >= 0);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users WHERE locked_until IS NOT NULL"), 1);
+    ASSERT(core_maint_purge(st, TC_NOW + CORE_LOCKOUT_SECS) >= 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users WHERE locked_until IS NULL "
+                         "AND failed_logins = 0"), 1);
+    /* Lazily too: one more mistake after the end does not lock again. */
+    for (int i = 0; i < CORE_LOGIN_MAX_FAILS; i++)
+        core_accounts_change_password(st, &tc_cfg, uid, "wrong password", 14,
+                                      "a new password", 14, NULL, TC_NOW);
+    int64_t later = TC_NOW + CORE_LOCKOUT_SECS;
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "wrong password", 14,
+                                            "a new password", 14, NULL, later),
+              CORE_E_BAD_LOGIN);
+    ASSERT_EQ(tc_int(st, "SELECT failed_logins FROM users"), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users WHERE locked_until IS NULL"), 1);
     store_close(st);
 }
