@@ -54,6 +54,7 @@ void cli_admin_usage(FILE *f)
     fputs("usage:\n"
           "  t9phone user add --email EMAIL --nickname NICKNAME   (password: first line of stdin)\n"
           "  t9phone user list\n"
+          "  t9phone user unverified\n"
           "  t9phone user delete EMAIL\n"
           "  t9phone user unlock EMAIL\n"
           "  t9phone user sip EMAIL\n"
@@ -254,6 +255,38 @@ static int print_user(void *arg, const struct core_user *u)
     return 0;
 }
 
+static void iso_time(int64_t t, char out[32])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    snprintf(out, 32, "-");
+    if (gmtime_r(&tt, &tm))
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int print_unverified(void *arg, const struct core_user *u)
+{
+    const struct ctx *c = arg;
+    char when[32], until[32];
+    if (u->verified)
+        return 0;
+    iso_time(u->created, when);
+    iso_time(u->unverified_until, until);
+    fprintf(c->env->out, "%s\t%s\t%s\t%s\n", u->email, u->nickname, when, until);
+    return 0;
+}
+
+/* Accounts whose address was never verified, with the time the purge
+ * deletes each (core/accounts.h: CORE_UNVERIFIED_GRACE). */
+static int user_unverified(const struct ctx *c)
+{
+    int rc = expect(c, 0, 0);
+    if (rc)
+        return rc;
+    rc = core_accounts_list(c->st, print_unverified, (void *)c);
+    return rc < 0 ? fail(c, rc, NULL) : CLI_OK;
+}
+
 static int user_list(const struct ctx *c)
 {
     int rc = expect(c, 0, 0);
@@ -375,7 +408,8 @@ struct command {
 static const struct command commands[] = {
     { "user", "add", user_add },       { "user", "list", user_list },
     { "user", "delete", user_delete }, { "user", "unlock", user_unlock },
-    { "user", "sip", user_sip },       { "group", "list", group_list },
+    { "user", "sip", user_sip },       { "user", "unverified", user_unverified },
+    { "group", "list", group_list },
     { "group", "add", group_add },     { "group", "join", group_join },
 };
 

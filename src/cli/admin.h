@@ -7,6 +7,7 @@
  *
  *   user add --email E --nickname N   password: first line of stdin
  *   user list
+ *   user unverified                    accounts never verified, and when they go
  *   user delete EMAIL
  *   user unlock EMAIL
  *   user sip EMAIL                     the decrypted SIP/TURN credentials
@@ -21,6 +22,8 @@
  *   user add     EMAIL NICKNAME DIAL_CODE SIP_USERNAME
  *   user list    EMAIL NICKNAME DIAL_CODE CREATED STATE
  *                (CREATED: UTC, ISO 8601; STATE: ok, unverified or locked)
+ *   user unverified  EMAIL NICKNAME CREATED DELETED_AT (both UTC, ISO 8601:
+ *                the purge deletes the account at DELETED_AT)
  *   user sip     two lines: sip-username=U and sip-password=P
  *   group list   SLUG NAME MEMBERS CAP OWNER_EMAIL
  *   group add    SLUG

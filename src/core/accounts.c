@@ -617,7 +617,13 @@ static int reset_token_user(struct store *st, const char *token, int64_t now, in
         return rc;
     if (rc == 0)
         return -ENOENT;
-    return now >= expires ? CORE_E_EXPIRED : 0;
+    if (now < expires)
+        return 0;
+    /* Expired: the row goes at once (the caller commits it). */
+    if ((rc = email_token_del(st, *uid, "reset")) < 0)
+        return rc;
+    store_mark_dirty(st);
+    return CORE_E_EXPIRED;
 }
 
 int core_accounts_reset_begin(struct store *st, const char *token, const void *pw,
@@ -645,6 +651,10 @@ int core_accounts_reset_finish(struct store *st, const char *token, const char *
     if (rc < 0)
         return rc;
     rc = reset_token_user(st, token, now, &id);
+    if (rc == CORE_E_EXPIRED) {
+        int c = core_txn_end(st, 0); /* keep the expired token's deletion */
+        return c < 0 ? c : rc;
+    }
     if (rc < 0)
         goto out;
     sqlite3_stmt *s = core_stmt(st,
@@ -878,7 +888,9 @@ out:
     "SELECT u.id, u.email, u.nickname, u.dial_code, u.created, u.failed_logins, "  \
     "coalesce(u.locked_until, 0), coalesce(u.active_group_id, 0), "                \
     "NOT EXISTS (SELECT 1 FROM email_tokens t WHERE t.user_id = u.id "             \
-    "AND t.purpose = 'verify') FROM users u "
+    "AND t.purpose = 'verify'), "                                                  \
+    "coalesce((SELECT t.expires FROM email_tokens t WHERE t.user_id = u.id "       \
+    "AND t.purpose = 'verify'), 0) FROM users u "
 
 static void user_from_row(sqlite3_stmt *s, struct core_user *u)
 {
@@ -892,6 +904,8 @@ static void user_from_row(sqlite3_stmt *s, struct core_user *u)
     u->locked_until = sqlite3_column_int64(s, 6);
     u->active_group = sqlite3_column_int64(s, 7);
     u->verified = sqlite3_column_int(s, 8);
+    int64_t vexp = sqlite3_column_int64(s, 9);
+    u->unverified_until = u->verified ? 0 : vexp + CORE_UNVERIFIED_GRACE;
 }
 
 int core_accounts_get(struct store *st, int64_t uid, struct core_user *u)

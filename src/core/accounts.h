@@ -49,7 +49,8 @@
  *
  * Verification: an account is unverified while it has a pending 'verify'
  * email token. Redeeming a password-reset token also proves the address and
- * verifies it.
+ * verifies it. An account still unverified CORE_UNVERIFIED_GRACE after its
+ * verification link expired is deleted by the purge (core/maint.h).
  */
 #ifndef T9_CORE_ACCOUNTS_H
 #define T9_CORE_ACCOUNTS_H
@@ -71,6 +72,11 @@
 #define CORE_LOCKOUT_SECS (15 * 60)
 #define CORE_VERIFY_TTL (24 * 3600)
 #define CORE_RESET_TTL 3600
+/* An account whose address was never verified is deleted this long after
+ * its verification link expired (so CORE_VERIFY_TTL + this after sign-up,
+ * or after the last resend): the row holds an address that may be someone
+ * else's, typed by mistake. */
+#define CORE_UNVERIFIED_GRACE (7 * 86400)
 
 /* Signup flag: the address is vouched for (admin CLI); no verification. */
 #define CORE_SIGNUP_VERIFIED 0x1
@@ -85,6 +91,7 @@ struct core_user {
     int64_t locked_until; /* 0 when no lockout was ever set */
     int64_t active_group; /* 0 when none */
     int verified;         /* 1 when no verification is pending */
+    int64_t unverified_until; /* unverified: when the purge deletes the account; 0 verified */
 };
 
 /* Validated, normalised sign-up input (see core_accounts_prepare_signup). */

@@ -447,8 +447,14 @@ TEST(core_accounts_password_reset_expires)
     ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
     ASSERT_EQ(core_accounts_reset_begin(st, tok, "a new password", 14,
                                         TC_NOW + CORE_RESET_TTL, &who), CORE_E_EXPIRED);
+    /* Seen expired, the token's row went at once. */
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens"), 0);
+    ASSERT_EQ(core_accounts_reset_password(st, &tc_cfg, tok, "a new password", 14,
+                                           TC_NOW + CORE_RESET_TTL, &who), -ENOENT);
+    ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
     ASSERT_EQ(core_accounts_reset_password(st, &tc_cfg, tok, "a new password", 14,
                                            TC_NOW + CORE_RESET_TTL, &who), CORE_E_EXPIRED);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens"), 0);
     /* A new request replaces the old token. */
     ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
     ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok2), 0);

@@ -240,3 +240,20 @@ TEST(core_cli_usage_errors)
     ASSERT_EQ(cli_admin_option("--cap"), 1);
     store_close(st);
 }
+
+TEST(core_cli_user_unverified_lists_the_accounts_and_their_end)
+{
+    struct store *st = tc_open();
+    tc_user(st, "verified@example.org", "verifd");
+    int64_t uid;
+    char vtok[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "typo@example.org", "typoed", TC_PW,
+                                   strlen(TC_PW), 0, 86400, &uid, vtok), 0);
+    struct run r = cli(st, tc_key, NULL, "user", "unverified", NULL);
+    ASSERT_EQ(r.status, 0);
+    /* Created on 2 January; the link expires on the 3rd; the grace ends on the 10th. */
+    ASSERT_STR_EQ(r.out, "typo@example.org\ttypoed\t1970-01-02T00:00:00Z\t1970-01-10T00:00:00Z\n");
+    r = cli(st, tc_key, NULL, "user", "unverified", "extra", NULL);
+    ASSERT_EQ(r.status, 2);
+    store_close(st);
+}

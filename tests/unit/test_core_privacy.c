@@ -6,7 +6,9 @@
 #include <sqlite3.h>
 
 #include "core/groups.h"
+#include "core/invites.h"
 #include "core/maint.h"
+#include "core/sipcred.h"
 #include "store/migrations.h"
 
 static long long count_naming(struct store *st, int64_t gid, int64_t uid)
@@ -184,5 +186,82 @@ TEST(privacy_passed_lockout_leaves_nothing)
               CORE_E_BAD_LOGIN);
     ASSERT_EQ(tc_int(st, "SELECT failed_logins FROM users"), 1);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users WHERE locked_until IS NULL"), 1);
+    store_close(st);
+}
+
+/* "An invite bound to an email forgets the email once it has been used up
+ * or revoked": in neither database file afterwards. */
+TEST(privacy_invites_forget_their_email_when_used_or_revoked)
+{
+    struct store *st = tc_open();
+    int64_t a = tc_user(st, "owner@example.org", "ownerr");
+    int64_t b = tc_user(st, "guest.used@example.org", "guestu");
+    int64_t gid, id1, id2, g;
+    char slug[CORE_SLUG_SIZE], t1[CORE_TOKEN_SIZE], t2[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_groups_create(st, a, "Family", 0, TC_NOW, &gid, slug), 0);
+    ASSERT_EQ(core_invites_create(st, gid, a, "guest.used@example.org", 1, TC_NOW, &id1, t1), 0);
+    ASSERT_EQ(core_invites_create(st, gid, a, "typo.revoked@example.org", 1, TC_NOW, &id2, t2),
+              0);
+    ASSERT_EQ(store_checkpoint(st), 0);
+    ASSERT(tc_file_contains(tc_path("t.db"), "typo.revoked@example.org"));
+    ASSERT_EQ(core_invites_redeem(st, t1, b, TC_NOW, &g), 0);
+    ASSERT_EQ(core_invites_revoke(st, a, id2, TC_NOW), 0);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM invites WHERE email IS NOT NULL"), 0);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM invites"), 2); /* until they expire */
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!tc_file_contains(tc_path("t.db"), "typo.revoked@example.org"));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), "typo.revoked@example.org"));
+    /* The guest's own address is in users (an account), and only there. */
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM invites WHERE email = 'guest.used@example.org'"),
+              0);
+    store_close(st);
+}
+
+/* "One-time token rows go as soon as they expire": the next expiry is
+ * known to the second, so the loop can purge at that second. */
+TEST(privacy_next_expiry_names_the_first_row_due)
+{
+    struct store *st = tc_open();
+    int64_t when = -1, uid = tc_user(st, "marina@example.org", "marina"), who;
+    ASSERT_EQ(core_maint_next_expiry(st, TC_NOW, &when), 0);
+    ASSERT_EQ(when, 0);
+    char tok[CORE_TOKEN_SIZE], ptok[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
+    ASSERT_EQ(core_maint_next_expiry(st, TC_NOW, &when), 0);
+    ASSERT_EQ(when, TC_NOW + CORE_RESET_TTL);
+    ASSERT_EQ(core_sipcred_provision_token(st, uid, TC_NOW, ptok), 0);
+    ASSERT_EQ(core_maint_next_expiry(st, TC_NOW, &when), 0);
+    ASSERT_EQ(when, TC_NOW + CORE_PROVISION_TTL);
+    /* At that second the purge takes it, and the next one is named. */
+    ASSERT_EQ(core_maint_purge(st, when), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM provision_tokens"), 0);
+    ASSERT_EQ(core_maint_next_expiry(st, TC_NOW, &when), 0);
+    ASSERT_EQ(when, TC_NOW + CORE_RESET_TTL);
+    ASSERT_EQ(core_maint_purge(st, when), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens"), 0);
+    ASSERT(!store_is_dirty(st) || store_checkpoint_if_dirty(st) == 1);
+    store_close(st);
+}
+
+/* "Unverified accounts are deleted when their verification token expires
+ * plus a stated grace period." */
+TEST(privacy_unverified_accounts_go_after_the_grace)
+{
+    struct store *st = tc_open();
+    int64_t uid, owner = tc_user(st, "owner@example.org", "ownerr"), gid;
+    char vtok[CORE_TOKEN_SIZE], slug[CORE_SLUG_SIZE];
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "someone.else@example.org", "typoed", TC_PW,
+                                   strlen(TC_PW), 0, TC_NOW, &uid, vtok), 0);
+    ASSERT_EQ(core_groups_create(st, uid, "Theirs", 0, TC_NOW, &gid, slug), 0);
+    ASSERT_EQ(core_groups_add_member(st, gid, owner, TC_NOW), 0);
+    int64_t when;
+    ASSERT_EQ(core_maint_next_expiry(st, TC_NOW, &when), 0);
+    ASSERT_EQ(when, TC_NOW + CORE_VERIFY_TTL + CORE_UNVERIFIED_GRACE);
+    ASSERT_EQ(core_maint_purge(st, when - 1), 0);
+    ASSERT_EQ(core_maint_purge(st, when), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM groups"), 0);
+    ASSERT(!tc_file_contains(tc_path("t.db"), "someone.else@example.org"));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), "someone.else@example.org"));
     store_close(st);
 }

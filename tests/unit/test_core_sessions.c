@@ -231,11 +231,20 @@ TEST(core_maint_purge_retention)
     ASSERT_EQ(core_sessions_create(st, uid, TC_NOW, sid, csrf), 0);
     ASSERT_EQ(core_maint_purge(st, TC_NOW), 0);
     ASSERT_EQ(core_maint_purge(st, TC_NOW + CORE_RESET_TTL), 1); /* the reset token */
-    ASSERT_EQ(core_maint_purge(st, TC_NOW + 40 * CORE_DAY), 1);  /* the session */
-    /* The expired verification token stays: the account is unverified. */
+    /* The expired verification token stays through the grace: the account
+     * is unverified, and says when it goes. */
+    int64_t end = TC_NOW + CORE_VERIFY_TTL + CORE_UNVERIFIED_GRACE;
+    ASSERT_EQ(core_maint_purge(st, end - 1), 0);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens WHERE purpose = 'verify'"), 1);
     struct core_user u;
     ASSERT_EQ(core_accounts_get(st, uid, &u), 0);
     ASSERT_EQ(u.verified, 0);
+    ASSERT_EQ(u.unverified_until, end);
+    /* Then the never-verified account goes, with its session. */
+    ASSERT_EQ(core_maint_purge(st, end), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 0);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM sessions"), 0);
+    ASSERT(!tc_file_contains(tc_path("t.db"), "a@example.org"));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), "a@example.org"));
     store_close(st);
 }
