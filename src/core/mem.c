@@ -6,6 +6,8 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,9 +19,21 @@ struct guard_slot {
     int64_t last;         /* time of the last failure, for eviction */
 };
 
+#define HA1_BOX 45 /* core/sipcred.h CORE_HA1_BOX */
+
+struct key_slot {
+    uint8_t box[HA1_BOX];
+    uint8_t ha1[16];
+    uint8_t used;
+};
+
 struct core_mem {
     uint8_t guard_key[32];
     struct guard_slot guard[CORE_GUARD_SLOTS];
+    int have_key;
+    uint8_t key[32];
+    char realm[256];
+    struct key_slot keys[CORE_HA1_CACHE];
 };
 
 static void mem_release(void *p)
@@ -130,4 +144,59 @@ void core_guard_clear_mail(struct core_mem *m, const uint8_t mail[CORE_GUARD_TAG
     for (size_t i = 0; i < CORE_GUARD_SLOTS; i++)
         if (m->guard[i].fails && memcmp(m->guard[i].mail, mail, CORE_GUARD_TAG) == 0)
             memset(&m->guard[i], 0, sizeof m->guard[i]);
+}
+
+int core_keys_install(struct store *st, const uint8_t key[32], const char *realm)
+{
+    struct core_mem *m = core_mem(st);
+    if (!m)
+        return -ENOMEM;
+    if (strlen(realm) >= sizeof m->realm)
+        return -EINVAL;
+    /* Another key or realm: nothing cached under the old one may answer. */
+    crypto_wipe(m->keys, sizeof m->keys);
+    memcpy(m->key, key, sizeof m->key);
+    snprintf(m->realm, sizeof m->realm, "%s", realm);
+    m->have_key = 1;
+    return 0;
+}
+
+const uint8_t *core_keys_key(struct core_mem *m)
+{
+    return m->have_key ? m->key : NULL;
+}
+
+const char *core_keys_realm(struct core_mem *m)
+{
+    return m->have_key ? m->realm : NULL;
+}
+
+/* The slot of a box: its nonce is random, so its first bytes spread. */
+static struct key_slot *key_slot(struct core_mem *m, const uint8_t *box)
+{
+    unsigned idx = ((unsigned)box[1] | (unsigned)box[2] << 8 | (unsigned)box[3] << 16) %
+                   CORE_HA1_CACHE;
+    return &m->keys[idx];
+}
+
+int core_keys_cached(struct core_mem *m, const uint8_t *box, size_t len, uint8_t ha1[16])
+{
+    if (len != HA1_BOX)
+        return 0;
+    struct key_slot *k = key_slot(m, box);
+    if (!k->used || !crypto_ct_equal(k->box, box, HA1_BOX))
+        return 0;
+    memcpy(ha1, k->ha1, 16);
+    return 1;
+}
+
+void core_keys_remember(struct core_mem *m, const uint8_t *box, size_t len,
+                        const uint8_t ha1[16])
+{
+    if (len != HA1_BOX)
+        return;
+    struct key_slot *k = key_slot(m, box);
+    memcpy(k->box, box, HA1_BOX);
+    memcpy(k->ha1, ha1, 16);
+    k->used = 1;
 }

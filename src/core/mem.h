@@ -15,6 +15,12 @@
  * lock that pair for CORE_LOCKOUT_SECS; once the lockout has passed the
  * pair starts from zero. Someone who types another person's email locks
  * out only themselves.
+ *
+ * Key cache: the server key and realm installed by core_sipcred_rehash()
+ * at start, and up to CORE_HA1_CACHE decrypted HA1s, each keyed by the
+ * exact sealed box it came from, so a regenerated credential (a new box)
+ * never hits an old entry and a deleted one is never read from the
+ * database in the first place. A miss costs one AES-GCM open of 16 bytes.
  */
 #ifndef T9_CORE_MEM_H
 #define T9_CORE_MEM_H
@@ -53,5 +59,22 @@ void core_guard_ok(struct core_mem *m, const uint8_t pair[CORE_GUARD_TAG]);
 
 /* Forgets every pair of one email (core_accounts_unlock). */
 void core_guard_clear_mail(struct core_mem *m, const uint8_t mail[CORE_GUARD_TAG]);
+
+#define CORE_HA1_CACHE 1024
+
+/* Installs the key (copied; wiped with the rest at store_close()) and the
+ * realm lookups use. 0, -EINVAL (realm too long), -ENOMEM. */
+int core_keys_install(struct store *st, const uint8_t key[32], const char *realm);
+
+/* The installed key and realm, or NULL before core_keys_install(). */
+const uint8_t *core_keys_key(struct core_mem *m);
+const char *core_keys_realm(struct core_mem *m);
+
+/* 1 with ha1 when box (len bytes) was opened before and is still cached. */
+int core_keys_cached(struct core_mem *m, const uint8_t *box, size_t len, uint8_t ha1[16]);
+
+/* Remembers the HA1 a box opened to, replacing whatever shared its slot. */
+void core_keys_remember(struct core_mem *m, const uint8_t *box, size_t len,
+                        const uint8_t ha1[16]);
 
 #endif

@@ -127,24 +127,36 @@ TEST(core_cli_user_unlock_and_sip)
     ASSERT(strstr(r.out, "\tok\n"));
     r = cli(st, tc_key, NULL, "user", "unlock", "nobody@example.org", NULL);
     ASSERT_EQ(r.status, 1);
-    /* sip: the decrypted credentials, whose HA1 is what the registrar uses. */
-    r = cli(st, tc_key, NULL, "user", "sip", "marina@example.org", NULL);
-    ASSERT_EQ(r.status, 0);
+    /* sip: the username; the password only with --show-password, and the
+     * operator is told why either way. */
     char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
     ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, user, pass), 0);
     char want[256];
+    r = cli(st, tc_key, NULL, "user", "sip", "marina@example.org", NULL);
+    ASSERT_EQ(r.status, 0);
+    snprintf(want, sizeof want, "sip-username=%s\n", user);
+    ASSERT_STR_EQ(r.out, want);
+    ASSERT(strstr(r.err, "--show-password"));
+    ASSERT(!strstr(r.out, pass) && !strstr(r.err, pass));
+    r = cli(st, tc_key, NULL, "user", "sip", "marina@example.org", "--show-password", NULL);
+    ASSERT_EQ(r.status, 0);
     snprintf(want, sizeof want, "sip-username=%s\nsip-password=%s\n", user, pass);
     ASSERT_STR_EQ(r.out, want);
+    ASSERT(strstr(r.err, "because --show-password was given"));
+    r = cli(st, tc_key, NULL, "user", "list", "--show-password", NULL);
+    ASSERT_EQ(r.status, 2);
     uint8_t ha1[16], mine[16];
     crypto_ha1(user, "t9phone.test", pass, strlen(pass), mine);
+    int changed;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, user, ha1), 0);
     ASSERT_MEM_EQ(ha1, mine, 16);
     /* A wrong key is an internal error, never garbage. */
     uint8_t wrong[32] = { 0 };
-    r = cli(st, wrong, NULL, "user", "sip", "marina@example.org", NULL);
+    r = cli(st, wrong, NULL, "user", "sip", "marina@example.org", "--show-password", NULL);
     ASSERT_EQ(r.status, 3);
     ASSERT_STR_EQ(r.out, "");
-    r = cli(st, NULL, NULL, "user", "sip", "marina@example.org", NULL);
+    r = cli(st, NULL, NULL, "user", "sip", "marina@example.org", "--show-password", NULL);
     ASSERT_EQ(r.status, 3);
     r = cli(st, tc_key, NULL, "user", "sip", "nobody@example.org", NULL);
     ASSERT_EQ(r.status, 1);

@@ -8,7 +8,10 @@
 #include "core/groups.h"
 #include "core/invites.h"
 #include "core/maint.h"
+#include "core/mem.h"
+#include "core/resolve.h"
 #include "core/sipcred.h"
+#include "crypto/hash.h"
 #include "store/migrations.h"
 
 static long long count_naming(struct store *st, int64_t gid, int64_t uid)
@@ -263,5 +266,129 @@ TEST(privacy_unverified_accounts_go_after_the_grace)
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM groups"), 0);
     ASSERT(!tc_file_contains(tc_path("t.db"), "someone.else@example.org"));
     ASSERT(!tc_file_contains(tc_path("t.db-wal"), "someone.else@example.org"));
+    store_close(st);
+}
+
+/* "The HA1 is as good as the password ... a copy of the data volume
+ * without the secret key must not let anyone register or relay": the raw
+ * HA1 is in neither file, and a copy opened under another key yields no
+ * HA1 for anyone. */
+TEST(privacy_copied_database_without_the_key_authenticates_nobody)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "marina@example.org", "marina");
+    char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
+    uint8_t ha1[16], want[16];
+    int changed;
+    ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, user, pass), 0);
+    crypto_ha1(user, tc_cfg.realm, pass, strlen(pass), want);
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, ha1), 0);
+    ASSERT_MEM_EQ(ha1, want, 16);
+    /* Neither the HA1 nor its hex form is stored. */
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", want[i]);
+    store_close(st);
+    FILE *f = fopen(tc_path("t.db"), "rb");
+    ASSERT(f);
+    static uint8_t buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ASSERT(n > 0 && n < sizeof buf);
+    ASSERT(memmem(buf, n, want, 16) == NULL);
+    ASSERT(!tc_file_contains(tc_path("t.db"), hex));
+    /* The copy, opened by someone with another key. */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/copy.db'", tc_path("t.db"), t_tmpdir());
+    ASSERT_EQ(system(cmd), 0);
+    struct store *copy = tc_open_at("copy.db");
+    uint8_t other_key[32];
+    memset(other_key, 0x22, sizeof other_key);
+    struct core_cfg thief = { tc_cfg.realm, other_key, 4 };
+    /* A server under another key refuses to start on it... */
+    ASSERT_EQ(core_sipcred_rehash(copy, &thief, &changed), -EBADMSG);
+    /* ...and even with that key installed anyway, no HA1 comes out. */
+    ASSERT_EQ(core_keys_install(copy, other_key, tc_cfg.realm), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(copy, user, ha1), -ENOENT);
+    uint8_t zero[16] = { 0 };
+    ASSERT_MEM_EQ(ha1, zero, 16);
+    /* With the right key the copy works: what protects it is the key. */
+    ASSERT_EQ(core_sipcred_rehash(copy, &tc_cfg, &changed), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(copy, user, ha1), 0);
+    ASSERT_MEM_EQ(ha1, want, 16);
+    store_close(copy);
+}
+
+/* A sealed HA1 copied onto another user's row opens for nobody. */
+TEST(privacy_sealed_ha1_is_bound_to_its_user_and_realm)
+{
+    struct store *st = tc_open();
+    tc_user(st, "a@example.org", "annaaa");
+    tc_user(st, "b@example.org", "bertbert");
+    int changed;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(tc_sql(st, "UPDATE sip_credentials SET ha1_enc = "
+                         "(SELECT ha1_enc FROM sip_credentials WHERE user_id = 1) "
+                         "WHERE user_id = 2"), SQLITE_OK);
+    char user[CORE_SIP_USER_SIZE];
+    uint8_t ha1[16];
+    ASSERT_EQ(core_sipcred_username(st, 2, user), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, ha1), -ENOENT);
+    ASSERT_EQ(core_sipcred_username(st, 1, user), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, ha1), 0);
+    store_close(st);
+}
+
+/* "Start-up no longer decrypts every SIP password": with the realm
+ * unchanged, the start-up step opens no password (one that cannot be
+ * opened is not noticed), and after a realm change it reseals each. */
+TEST(privacy_start_up_opens_no_password_unless_the_realm_changed)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "a@example.org", "annaaa");
+    tc_user(st, "b@example.org", "bertbert");
+    char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
+    ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, user, pass), 0);
+    /* Make every password box unopenable: random bytes. */
+    ASSERT_EQ(tc_sql(st, "UPDATE sip_credentials SET password_enc = "
+                         "randomblob(length(password_enc))"), SQLITE_OK);
+    ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, user, pass), -EBADMSG);
+    int changed = -1;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(changed, 0);
+    uint8_t ha1[16];
+    ASSERT_EQ(core_sipcred_username(st, uid, user), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, ha1), 0);
+    /* A realm change needs the passwords: now it notices. */
+    struct core_cfg moved = tc_cfg;
+    moved.realm = "calls.example.org";
+    ASSERT_EQ(core_sipcred_rehash(st, &moved, &changed), -EBADMSG);
+    store_close(st);
+}
+
+/* The lookup's cache stays bounded and never answers for a box that
+ * changed (credentials regenerated). */
+TEST(privacy_ha1_cache_follows_the_database)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "a@example.org", "annaaa");
+    int changed;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    char u1[CORE_SIP_USER_SIZE], p1[CORE_SIP_PASS_SIZE];
+    uint8_t ha1[16], want[16];
+    ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, u1, p1), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, u1, ha1), 0); /* cached now */
+    ASSERT_EQ(core_sip_lookup_ha1(st, u1, ha1), 0);
+    /* Same username, new password and box (a regenerate keeps nothing). */
+    ASSERT_EQ(core_sipcred_regenerate(st, &tc_cfg, uid), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, u1, ha1), -ENOENT);
+    char u2[CORE_SIP_USER_SIZE], p2[CORE_SIP_PASS_SIZE];
+    ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, u2, p2), 0);
+    crypto_ha1(u2, tc_cfg.realm, p2, strlen(p2), want);
+    ASSERT_EQ(core_sip_lookup_ha1(st, u2, ha1), 0);
+    ASSERT_MEM_EQ(ha1, want, 16);
+    ASSERT_EQ(core_accounts_delete(st, uid, TC_NOW), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, u2, ha1), -ENOENT);
     store_close(st);
 }
