@@ -201,25 +201,42 @@ static int user_by_email(const struct ctx *c, const char *email, int64_t *uid)
 
 /* ---------------------------------------------------------------- user */
 
-/* Reads the password: the first line of env->in, without its line end. */
+/* Reads the password: the first line of env->in, without its line end,
+ * with its real length. A NUL byte in it is refused, never a silent cut
+ * (fgets and strlen would keep only what comes before it); so is a line
+ * longer than cap - 1 bytes. */
 static int read_password(const struct ctx *c, char *buf, size_t cap, size_t *len)
 {
+    size_t n = 0;
+    int ch, nul = 0, line_end = 0;
     *len = 0;
-    if (!fgets(buf, (int)cap, c->env->in)) {
+    while ((ch = getc(c->env->in)) != EOF) {
+        if (ch == '\n') {
+            line_end = 1;
+            break;
+        }
+        if (ch == '\0')
+            nul = 1;
+        if (n + 1 >= cap) {
+            crypto_wipe(buf, cap);
+            fprintf(c->env->err, "t9phone user add: %s\n", core_strerror(CORE_E_BAD_PASSWORD));
+            return CLI_REFUSED;
+        }
+        buf[n++] = (char)ch;
+    }
+    if (n == 0 && !line_end) {
         fprintf(c->env->err, "t9phone user add: password expected on the first line of stdin\n");
         return CLI_USAGE;
     }
-    size_t n = strlen(buf);
-    int line_end = n > 0 && buf[n - 1] == '\n';
-    if (!line_end && !feof(c->env->in)) {
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (nul) {
         crypto_wipe(buf, cap);
-        fprintf(c->env->err, "t9phone user add: %s\n", core_strerror(CORE_E_BAD_PASSWORD));
+        fprintf(c->env->err, "t9phone user add: the password holds a NUL byte: %s\n",
+                core_strerror(CORE_E_BAD_PASSWORD));
         return CLI_REFUSED;
     }
-    if (line_end)
-        buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '\r')
-        buf[--n] = '\0';
     *len = n;
     return 0;
 }

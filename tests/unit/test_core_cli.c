@@ -269,3 +269,33 @@ TEST(core_cli_user_unverified_lists_the_accounts_and_their_end)
     ASSERT_EQ(r.status, 2);
     store_close(st);
 }
+
+/* "The CLI reads a password with its real length": a NUL inside is
+ * refused, never a silent cut to the bytes before it (which here would
+ * pass the policy on their own). */
+TEST(core_cli_password_with_a_nul_is_refused_not_cut)
+{
+    struct store *st = tc_open();
+    static const char pw[] = "correct horse\0battery staple\n";
+    FILE *in = tmpfile(), *out = tmpfile(), *err = tmpfile();
+    ASSERT(in && out && err);
+    ASSERT_EQ(fwrite(pw, 1, sizeof pw - 1, in), sizeof pw - 1);
+    rewind(in);
+    struct cli_env env = { "t9phone.test", tc_key, 4, in, out, err };
+    char *argv[] = { "user", "add", "--email", "marina@example.org", "--nickname", "marina" };
+    ASSERT_EQ(cli_admin_main(st, &env, 6, argv), CLI_REFUSED);
+    char e[512];
+    fclose(in);
+    fclose(out);
+    slurp(err, e, sizeof e);
+    ASSERT(strstr(e, "NUL"));
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 0);
+    /* A CR LF line end is not part of the password. */
+    struct run r = cli(st, tc_key, TC_PW "\r\n", "user", "add", "--email", "marina@example.org",
+                       "--nickname", "marina", NULL);
+    ASSERT_EQ(r.status, 0);
+    int64_t who;
+    ASSERT_EQ(core_accounts_login(st, &tc_cfg, "marina@example.org", TC_PW, strlen(TC_PW),
+                                  TC_NOW, &who), 0);
+    store_close(st);
+}
