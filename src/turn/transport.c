@@ -170,7 +170,7 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn_frames(c);
 }
 
-static void on_tls_data(void *arg, const uint8_t *p, size_t n)
+static size_t on_tls_data(void *arg, const uint8_t *p, size_t n)
 {
     struct conn *c = arg;
     c->last_rx = now_ms(c->ts);
@@ -178,7 +178,7 @@ static void on_tls_data(void *arg, const uint8_t *p, size_t n)
         size_t k = CONN_RBUF - c->rlen;
         if (k == 0) {
             turn__conn_close(c); /* a frame larger than we accept */
-            return;
+            return n;
         }
         if (k > n)
             k = n;
@@ -188,6 +188,7 @@ static void on_tls_data(void *arg, const uint8_t *p, size_t n)
         n -= k;
         conn_frames(c);
     }
+    return n;
 }
 
 static void on_out_event(struct stream_out *o, int status)
@@ -220,7 +221,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->last_rx = now_ms(ts);
     int rc;
     if (l->kind == TR_TLS) {
-        static const struct tls_conn_cbs cbs = { on_tls_data, on_tls_closed };
+        static const struct tls_conn_cbs cbs = { on_tls_data, on_tls_closed, NULL };
         c->tls_mode = 1;
         rc = tls_conn_new(ts->tls, (uv_stream_t *)&c->tcp, CONN_OUT_CAP, &cbs, c, &c->tls);
     } else {
