@@ -469,6 +469,17 @@ struct net_listener *net_conn_listener(const struct net_conn *c) { return c->lst
 int net_conn_kind(const struct net_conn *c) { return c->lst->kind; }
 int net_listener_kind(const struct net_listener *l) { return l->kind; }
 
+int net_listener_addr(const struct net_listener *l, union net_addr *out)
+{
+    union net_addr a;
+    int len = sizeof a;
+    int rc = l->kind == NET_UDP ? uv_udp_getsockname(&l->h.udp, &a.sa, &len)
+                                : uv_tcp_getsockname(&l->h.tcp, &a.sa, &len);
+    if (rc == 0)
+        net_addr_copy(out, &a.sa);
+    return rc;
+}
+
 void net_conn_pause(struct net_conn *c, int on)
 {
     if (c->closing || c->owner_paused == !!on)

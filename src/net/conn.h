@@ -212,6 +212,10 @@ void net_conns_metrics(const struct net_conns *s, struct metrics_out *m, const c
 
 int net_listener_kind(const struct net_listener *l);
 
+/* The address l is bound to (its port, when it was bound to port 0).
+ * Returns 0 or a negative errno. */
+int net_listener_addr(const struct net_listener *l, union net_addr *out);
+
 /* Sends one datagram from UDP listener l to `to`, now or not at all
  * (uv_udp_try_send). Returns 0 or a negative errno (counted). */
 int net_udp_send(struct net_listener *l, const union net_addr *to, const void *p, size_t n);
