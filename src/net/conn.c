@@ -214,10 +214,10 @@ static void on_tcp_closed(uv_handle_t *h)
 
 /* Takes c out of the set, counted under cause (NULL: not counted, as at
  * shutdown), tells the owner, and closes the handle. */
-static void conn_close(struct net_conn *c, uint64_t *cause)
+static int conn_leave(struct net_conn *c, uint64_t *cause)
 {
     if (c->closing)
-        return;
+        return 0;
     c->closing = 1;
     if (cause)
         (*cause)++;
@@ -226,6 +226,13 @@ static void conn_close(struct net_conn *c, uint64_t *cause)
     struct net_conns *s = c->s;
     if (was_linked && s->cfg.ops->on_close)
         s->cfg.ops->on_close(s->cfg.ctx, c);
+    return 1;
+}
+
+static void conn_close(struct net_conn *c, uint64_t *cause)
+{
+    if (!conn_leave(c, cause))
+        return;
     if (c->tls) {
         tls_conn_close(c->tls); /* on_tls_closed frees */
     } else {
@@ -249,7 +256,7 @@ int net_conn_closing(const struct net_conn *c)
 static void on_tls_closed(void *arg)
 {
     struct net_conn *c = arg;
-    conn_close(c, &c->s->st.closed_peer);
+    conn_leave(c, &c->s->st.closed_peer); /* the handle is closed already */
     conn_free(c);
 }
 
