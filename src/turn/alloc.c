@@ -218,7 +218,8 @@ static void on_relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct alloc *a = h->data;
     (void)hint;
-    *buf = uv_buf_init((char *)a->ts->rx + TURN_HEADROOM, TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
+    *buf = uv_buf_init((char *)a->ts->rx + TURN_HEADROOM,
+                       TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
 }
 
 static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
