@@ -258,7 +258,9 @@ static void parse_start_line(struct sip_msg *m, const char *p, size_t n)
               SIP_H_OTHER);
         return;
     }
-    if (sp == u || sip_parse_uri(u, (size_t)(sp - u), &m->ruri) != 0) {
+    /* Headers are not allowed in a Request-URI (RFC 3261 section 19.1.1,
+     * RFC 4475 section 3.1.2.11). */
+    if (sp == u || sip_parse_uri(u, (size_t)(sp - u), &m->ruri) != 0 || m->ruri.headers.p) {
         fault(m, SIP_F_REQUEST_URI, SIP_H_OTHER);
         return;
     }
@@ -904,6 +906,10 @@ int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m)
         if (flags & SIP_PARSE_STREAM)
             fault(m, SIP_F_BODY, SIP_H_CONTENT_LENGTH);
         m->body = sip_mkstr(buf + head, rest);
+    } else if (!(flags & SIP_PARSE_STREAM) && (size_t)m->content_length > rest) {
+        /* A datagram is all there is: more than it holds is a bad length
+         * (RFC 4475 section 3.1.2.2), however large. */
+        fault(m, SIP_F_BODY, SIP_H_CONTENT_LENGTH);
     } else if ((size_t)m->content_length > limit - (head < limit ? head : limit)) {
         fault(m, SIP_F_BODY_TOO_BIG, SIP_H_CONTENT_LENGTH);
     } else if ((size_t)m->content_length > rest) {
