@@ -331,10 +331,14 @@ void sip_edit_max_forwards(struct sip_edit *e, int value)
     }
     char d[8];
     snprintf(d, sizeof d, "%d", value);
-    const struct sip_hdr *h = sip_msg_find(e->m, SIP_H_MAX_FORWARDS, NULL);
-    if (h)
+    /* Every copy (identical repeats are tolerated by the parser). */
+    const struct sip_hdr *h = NULL;
+    int found = 0;
+    while ((h = sip_msg_find(e->m, SIP_H_MAX_FORWARDS, h)) != NULL) {
         op_replace(e, h->value, d);
-    else
+        found = 1;
+    }
+    if (!found)
         op_insert_line(e, head_end(e->m), "Max-Forwards", d);
 }
 

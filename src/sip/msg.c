@@ -342,10 +342,14 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
             if (!pstart)
                 pstart = sip_skip_lws(before, end);
             if (sip_str_ieq(name, "branch")) {
+                if (v.branch.p)
+                    continue; /* the first of a repeated parameter counts */
                 if (!val.p || sip_lex_token(val.p, val.n) != val.n)
                     return BAD;
                 v.branch = val;
             } else if (sip_str_ieq(name, "received")) {
+                if (v.received.p)
+                    continue;
                 struct sip_str h;
                 uint8_t t;
                 uint16_t pt;
@@ -355,6 +359,8 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
                     return BAD;
                 v.received = val;
             } else if (sip_str_ieq(name, "maddr")) {
+                if (v.maddr.p)
+                    continue;
                 struct sip_str h;
                 uint8_t t;
                 uint16_t pt;
@@ -364,11 +370,15 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
                     return BAD;
                 v.maddr = val;
             } else if (sip_str_ieq(name, "ttl")) {
+                if (v.ttl >= 0)
+                    continue;
                 uint64_t t;
                 if (!val.p || sip_parse_uint(val.p, val.n, 255, &t) != 0)
                     return BAD;
                 v.ttl = (int16_t)t;
             } else if (sip_str_ieq(name, "rport")) {
+                if (v.rport)
+                    continue;
                 if (!val.p) {
                     v.rport = 1;
                 } else {
@@ -665,8 +675,9 @@ static int parse_auth(struct sip_msg *m, uint8_t hidx, int proxy, const char *p,
     return OK;
 }
 
-/* Header ids that may appear once (a repeat with the same bytes is
- * tolerated: it carries nothing new). */
+/* Header ids that may appear once (RFC 4475 section 3.3.8: a repeat is an
+ * error even when it repeats the same value, so that every later edit of
+ * the one value is the whole truth). */
 static int single_valued(unsigned id)
 {
     switch (id) {
@@ -870,10 +881,7 @@ int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m)
         const struct sip_hdr *h = &m->hdrs[i];
         if (single_valued(h->id)) {
             if (seen & (1u << h->id)) {
-                const struct sip_hdr *first = sip_msg_find(m, (enum sip_hdr_id)h->id, NULL);
-                if (first->value.n != h->value.n ||
-                    memcmp(first->value.p, h->value.p, h->value.n) != 0)
-                    fault(m, SIP_F_DUPLICATE, (enum sip_hdr_id)h->id);
+                fault(m, SIP_F_DUPLICATE, (enum sip_hdr_id)h->id);
                 continue;
             }
             seen |= 1u << h->id;

@@ -144,7 +144,7 @@ enum sip_fault {
     SIP_F_HEADER_LINE,   /* a header line without name or colon, or no end of head */
     SIP_F_BAD_HEADER,    /* value of header m->fault_hdr is malformed */
     SIP_F_TOO_MANY,      /* list bound of header m->fault_hdr exceeded */
-    SIP_F_DUPLICATE,     /* a single-valued header (m->fault_hdr) given twice, differently */
+    SIP_F_DUPLICATE,     /* a single-valued header (m->fault_hdr) given twice */
     SIP_F_MISSING,       /* mandatory header m->fault_hdr absent */
     SIP_F_CSEQ_METHOD,   /* CSeq method differs from the request method */
     SIP_F_BODY,          /* Content-Length larger than the bytes present, or absent on a stream */
@@ -302,6 +302,8 @@ struct sip_msg {
  * it says is SIP_F_BODY. On a stream (flags & SIP_PARSE_STREAM) the header
  * is mandatory.
  *
+ * From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Content-Type,
+ * Expires and Min-Expires may appear once (SIP_F_DUPLICATE otherwise).
  * Requests must have To, From, CSeq, Call-ID and Via; CSeq's method must be
  * the request's (for ACK and CANCEL too). Max-Forwards may be absent
  * (max_forwards == -1: a proxy adds it). Responses need the same headers
@@ -448,7 +450,7 @@ void sip_edit_list_remove_top(struct sip_edit *e, enum sip_hdr_id id);
  * Via carries ";rport" (bare or with a value), as RFC 3581 asks.
  * received must be a host (IPv4, or IPv6 with or without brackets). */
 void sip_edit_via_received(struct sip_edit *e, const char *received, int rport);
-/* Max-Forwards: writes value (0..255) over the present one, or adds
+/* Max-Forwards: writes value (0..255) over the present one(s), or adds
  * "Max-Forwards: value" when absent. */
 void sip_edit_max_forwards(struct sip_edit *e, int value);
 /* Replaces every header line named name (case-insensitive, compact forms

@@ -482,7 +482,8 @@ const char *sip_addr_at(const char *p, const char *end, int flags, struct sip_ad
         if (sip_str_ieq(name, "tag")) {
             if (!val.p || sip_lex_token(val.p, val.n) != val.n)
                 return NULL;
-            a->tag = val;
+            if (!a->tag.p)
+                a->tag = val; /* the first of repeated tags counts */
         }
     }
     if (r < 0)

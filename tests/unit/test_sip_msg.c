@@ -414,7 +414,9 @@ TEST(sip_parse_bad_other_headers)
 
 TEST(sip_parse_duplicates)
 {
-    expect_answer("Call-ID", "Call-ID: abc\nCall-ID: abc\n", 0, 0, NULL);
+    expect_answer("Call-ID", "Call-ID: abc\nCall-ID: abc\n", -EBADMSG, 400, "Duplicate Call-ID");
+    expect_answer("Max-Forwards", "Max-Forwards: 70\nMax-Forwards: 70\n", -EBADMSG, 400,
+                  "Duplicate Max-Forwards");
     expect_answer("Call-ID", "Call-ID: abc\ni: abd\n", -EBADMSG, 400, "Duplicate Call-ID");
     expect_answer("Content-Length", "Content-Length: 0\nl: 1\n", -EBADMSG, 400,
                   "Duplicate Content-Length");
