@@ -112,6 +112,28 @@ static const char *const bad_reason[SIP_H__COUNT] = NAMED("Bad ");
 static const char *const missing_reason[SIP_H__COUNT] = NAMED("Missing ");
 static const char *const dup_reason[SIP_H__COUNT] = NAMED("Duplicate ");
 
+const char *sip_fault_name(enum sip_fault f)
+{
+    switch (f) {
+    case SIP_F_NONE: return "none";
+    case SIP_F_START_LINE: return "start_line";
+    case SIP_F_VERSION: return "version";
+    case SIP_F_REQUEST_URI: return "request_uri";
+    case SIP_F_TOO_BIG: return "too_big";
+    case SIP_F_LINE_TOO_LONG: return "line_too_long";
+    case SIP_F_TOO_MANY_HEADERS: return "too_many_headers";
+    case SIP_F_HEADER_LINE: return "header_line";
+    case SIP_F_BAD_HEADER: return "bad_header";
+    case SIP_F_TOO_MANY: return "too_many_values";
+    case SIP_F_DUPLICATE: return "duplicate_header";
+    case SIP_F_MISSING: return "missing_header";
+    case SIP_F_CSEQ_METHOD: return "cseq_method";
+    case SIP_F_BODY: return "content_length";
+    case SIP_F_BODY_TOO_BIG: return "body_too_big";
+    }
+    return "unknown";
+}
+
 int sip_fault_answer(const struct sip_msg *m, const char **reason)
 {
     *reason = NULL;
@@ -984,6 +1006,8 @@ long sip_frame_len(const char *buf, size_t avail, size_t max, int *kind)
     size_t pos = 0;
     while (pos < head - 2) {
         const char *eol = memchr(buf + pos, '\n', head - pos);
+        if (eol == buf || eol[-1] != '\r')
+            return -EBADMSG; /* a bare LF: sip_parse would refuse it too */
         size_t next = (size_t)(eol - buf) + 1;
         if (pos > 0 && buf[pos] != ' ' && buf[pos] != '\t') {
             const char *s = buf + pos, *le = buf + next - 2;
@@ -997,6 +1021,8 @@ long sip_frame_len(const char *buf, size_t avail, size_t max, int *kind)
                 size_t vend = next;
                 while (vend < head - 2 && (buf[vend] == ' ' || buf[vend] == '\t')) {
                     const char *e2 = memchr(buf + vend, '\n', head - vend);
+                    if (e2[-1] != '\r')
+                        return -EBADMSG;
                     vend = (size_t)(e2 - buf) + 1;
                 }
                 const char *v = sip_skip_lws(c + 1, buf + vend - 2), *ve = buf + vend - 2;

@@ -323,6 +323,10 @@ int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m);
  * NULL. The reason never carries message content. */
 int sip_fault_answer(const struct sip_msg *m, const char **reason);
 
+/* A short fixed name for a fault ("too_big", "bad_header", ...), for
+ * aggregate counters (metric labels): never message content. */
+const char *sip_fault_name(enum sip_fault f);
+
 /* Kinds of sip_frame_len results. */
 enum sip_frame_kind {
     SIP_FRAME_MSG = 0,  /* a message of the returned length */

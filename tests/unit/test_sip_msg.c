@@ -324,6 +324,15 @@ TEST(sip_parse_contact_star)
     ASSERT_EQ(m.contact[0].addr.uri.scheme, SIP_SCHEME_TEL);
 }
 
+TEST(sip_fault_names)
+{
+    ASSERT_STR_EQ(sip_fault_name(SIP_F_TOO_BIG), "too_big");
+    ASSERT_STR_EQ(sip_fault_name(SIP_F_BAD_HEADER), "bad_header");
+    ASSERT_STR_EQ(sip_fault_name((enum sip_fault)99), "unknown");
+    for (int f = SIP_F_NONE; f <= SIP_F_BODY_TOO_BIG; f++)
+        ASSERT(strcmp(sip_fault_name((enum sip_fault)f), "unknown") != 0);
+}
+
 TEST(sip_parse_minimal_ok)
 {
     struct sip_msg m;
@@ -686,6 +695,10 @@ TEST(sip_frame_stream)
     ASSERT_EQ(sip_frame_len(c5, strlen(c5), 0, &kind), (long)strlen(c5));
     const char *c6 = "SIP/2.0 200 OK\r\nContent-Length: 3x\r\n\r\nabc";
     ASSERT_EQ(sip_frame_len(c6, strlen(c6), 0, &kind), -EBADMSG);
+    const char *c7 = "SIP/2.0 200 OK\r\nX: 1\n\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(sip_frame_len(c7, strlen(c7), 0, &kind), -EBADMSG); /* bare LFs */
+    const char *c8 = "SIP/2.0 200 OK\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(sip_frame_len(c8, strlen(c8), 0, &kind), -EBADMSG);
 
     /* Limits */
     const char *b = "SIP/2.0 200 OK\r\nContent-Length: 100000\r\n\r\n";
