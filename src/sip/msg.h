@@ -235,8 +235,9 @@ struct sip_hdr {
     uint8_t id;              /* enum sip_hdr_id */
 };
 
-/* A parsed message. About 25 KiB: fine on a loop's stack, or keep one per
- * worker. Fields of absent headers are zero / absent / -1 as documented. */
+/* A parsed message. About 25 KiB (sip_parse clears only the part before the
+ * arrays): fine on a loop's stack, or keep one per worker. Fields of absent
+ * headers are zero / absent / -1 as documented. */
 struct sip_msg {
     const char *buf;         /* the message */
     size_t len;              /* head + body bytes used (may be less than given on UDP) */
@@ -250,13 +251,7 @@ struct sip_msg {
     int status;              /* response: 100..699 */
     struct sip_str reason;   /* response: reason phrase (may be empty) */
 
-    /* Header lines in order. */
-    size_t nhdrs;
-    struct sip_hdr hdrs[SIP_MAX_HEADERS];
-
-    /* Typed headers. */
-    size_t nvia;
-    struct sip_via via[SIP_MAX_VIA];
+    /* Typed single-valued headers. */
     struct sip_addr from, to;           /* present when from.text.p != NULL */
     struct sip_str call_id;
     uint32_t cseq;
@@ -268,21 +263,27 @@ struct sip_msg {
     int64_t expires;                    /* -1 when absent (clamped to 2^32-1) */
     int64_t min_expires;                /* -1 when absent */
     int contact_star;                   /* "Contact: *" */
-    size_t ncontact;
-    struct sip_contact contact[SIP_MAX_CONTACT];
-    size_t nroute, nrecord_route, npath;
-    struct sip_addr route[SIP_MAX_ROUTE], record_route[SIP_MAX_ROUTE], path[SIP_MAX_ROUTE];
-    size_t nauth;
-    struct sip_auth auth[SIP_MAX_AUTH];
-    size_t nsupported, nrequire, nproxy_require, nallow;
-    struct sip_str supported[SIP_MAX_OPTIONS], require[SIP_MAX_OPTIONS],
-        proxy_require[SIP_MAX_OPTIONS], allow[SIP_MAX_OPTIONS];
 
     struct sip_str body;                /* Content-Length bytes after the head */
 
     /* After a failure. */
     uint8_t fault;                      /* enum sip_fault */
     uint8_t fault_hdr;                  /* enum sip_hdr_id the fault is about */
+
+    /* How many entries of each array below are used. Only those are
+     * written by sip_parse: the rest of an array is not even zeroed. */
+    size_t nhdrs, nvia, ncontact, nroute, nrecord_route, npath, nauth;
+    size_t nsupported, nrequire, nproxy_require, nallow;
+
+    /* Header lines in order. */
+    struct sip_hdr hdrs[SIP_MAX_HEADERS];
+    /* List headers, in message order over all their header lines. */
+    struct sip_via via[SIP_MAX_VIA];
+    struct sip_contact contact[SIP_MAX_CONTACT];
+    struct sip_addr route[SIP_MAX_ROUTE], record_route[SIP_MAX_ROUTE], path[SIP_MAX_ROUTE];
+    struct sip_auth auth[SIP_MAX_AUTH];
+    struct sip_str supported[SIP_MAX_OPTIONS], require[SIP_MAX_OPTIONS],
+        proxy_require[SIP_MAX_OPTIONS], allow[SIP_MAX_OPTIONS];
 };
 
 /* ------------------------------------------------------------------ parse */
@@ -310,7 +311,8 @@ struct sip_msg {
  * except Max-Forwards; a response failing any check is only an error.
  *
  * Returns 0, or -EBADMSG, -E2BIG, -EMSGSIZE, -EPROTONOSUPPORT with m->fault
- * set. m is fully overwritten either way; after a failure only the fault
+ * set. m is reset either way (the arrays only as far as their counts go);
+ * after a failure only the fault
  * fields, is_request and what was parsed before the fault are meaningful. */
 int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m);
 
