@@ -138,7 +138,8 @@ const char *sip_fault_name(enum sip_fault f)
 int sip_fault_answer(const struct sip_msg *m, const char **reason)
 {
     *reason = NULL;
-    if (!m->is_request || m->fault == SIP_F_NONE)
+    /* An ACK is never answered (RFC 3261 section 17.2.3): it is dropped. */
+    if (!m->is_request || m->fault == SIP_F_NONE || m->method_id == SIP_M_ACK)
         return 0;
     const char *r = NULL;
     int status = 400;

@@ -320,9 +320,9 @@ int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m);
  * 513) and a static reason phrase naming the fault, e.g. "Bad CSeq",
  * "Bad Via", "Missing Call-ID", "Bad Content-Length", "Version Not
  * Supported", "Message Too Large", "Too Many Vias", "CSeq Method Mismatch".
- * Returns 0 (nothing to answer: a response, a message whose start line is
- * unreadable enough that it may be neither, or no fault); then *reason is
- * NULL. The reason never carries message content. */
+ * Returns 0 (nothing to answer: a response, an ACK, a message whose start
+ * line is unreadable enough that it may be neither, or no fault); then
+ * *reason is NULL. The reason never carries message content. */
 int sip_fault_answer(const struct sip_msg *m, const char **reason);
 
 /* A short fixed name for a fault ("too_big", "bad_header", ...), for

@@ -15,7 +15,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 SECONDS = {"stun": int(os.environ.get("T9_FUZZ_SECONDS", "60")),
            "config": int(os.environ.get("T9_FUZZ_SECONDS", "30")),
            "t9": int(os.environ.get("T9_FUZZ_SECONDS", "15")),
-           "sip": int(os.environ.get("T9_FUZZ_SECONDS", "60"))}
+           "sip": int(os.environ.get("T9_FUZZ_SECONDS", "30"))}
 
 
 @pytest.mark.release_only

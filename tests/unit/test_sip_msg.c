@@ -352,6 +352,13 @@ TEST(sip_parse_missing_headers)
     expect_answer("CSeq", "", -EBADMSG, 400, "Missing CSeq");
     /* Max-Forwards may be absent: a proxy adds it (RFC 3261 section 16.6). */
     expect_answer("Max-Forwards", "", 0, 0, NULL);
+    /* A broken ACK is dropped, never answered. */
+    struct sip_msg m;
+    const char *r;
+    ASSERT_EQ(sip_t_parse("ACK sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=1\n\n", 0, &m),
+              -EBADMSG);
+    ASSERT_EQ(m.fault, SIP_F_MISSING);
+    ASSERT_EQ(sip_fault_answer(&m, &r), 0);
 }
 
 TEST(sip_parse_bad_cseq)
