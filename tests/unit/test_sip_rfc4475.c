@@ -180,6 +180,60 @@ TEST(sip_4475_valid_others)
     ASSERT_EQ(vec("inv2543", SIP_PARSE_STREAM, &m), -EBADMSG);
 }
 
+TEST(sip_4475_semantics_left_to_the_caller)
+{
+    struct sip_msg m;
+    /* A non-GMT Date is not the parser's business (section 3.1.2.12). */
+    ASSERT_EQ(vec("baddate", 0, &m), 0);
+    ASSERT(sip_msg_find_name(&m, "Date", NULL));
+    ASSERT_EQ(vec("badbranch", 0, &m), 0);
+    ASSERT_SLICE(m.via[0].branch, "z9hG4bK");
+    ASSERT_EQ(vec("novelsc", 0, &m), 0);
+    ASSERT_EQ(m.ruri.scheme, SIP_SCHEME_OTHER);
+    ASSERT_SLICE(m.ruri.text, "soap.beep://192.0.2.103:3002");
+    ASSERT_EQ(vec("invut", 0, &m), 0);
+    ASSERT_SLICE(m.content_type, "application/unknownformat");
+    ASSERT_EQ(m.body.n, 40);
+    ASSERT_EQ(vec("bcast", 0, &m), 0);
+    ASSERT_SLICE(m.via[1].host, "255.255.255.255");
+    /* A Route escaped into a Contact URI: visible to the registrar. */
+    ASSERT_EQ(vec("regescrt", 0, &m), 0);
+    ASSERT_SLICE(m.contact[0].addr.uri.headers, "Route=%3Csip:sip.example.com%3E");
+    ASSERT_EQ(vec("sdp01", 0, &m), 0);
+    ASSERT(sip_msg_find_name(&m, "Accept", NULL));
+}
+
+TEST(sip_4475_binary_body)
+{
+    /* In the spirit of section 3.1.1.11 (mpart01): a body with NULs, CRLFs
+     * and text that looks like headers is taken by its length, on a
+     * datagram and on a stream. */
+    static const char head[] = "MESSAGE sip:kumiko@example.org SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-d87543-1;rport\r\n"
+                               "Max-Forwards: 70\r\n"
+                               "To: <sip:kumiko@example.org>\r\n"
+                               "From: <sip:fluffy@example.com>;tag=2fb0dcc9\r\n"
+                               "Call-ID: 3d9485ad0c49859b@Zmx1ZmZ5LW1hYy0xNi5sb2NhbA..\r\n"
+                               "CSeq: 1 MESSAGE\r\n"
+                               "Content-Type: multipart/mixed;boundary=7a9cbec02ceef655\r\n"
+                               "Content-Length: 64\r\n\r\n";
+    static const char body[64] = "\0\x01\r\n\r\nContent-Length: 9\r\n\r\n\xff\xfe--7a9cbec02ceef655--";
+    static char msg[sizeof head + sizeof body + 40];
+    size_t n = sizeof head - 1;
+    memcpy(msg, head, n);
+    memcpy(msg + n, body, sizeof body);
+    n += sizeof body;
+    memcpy(msg + n, "OPTIONS", 7); /* the start of a next message on a stream */
+    struct sip_msg m;
+    ASSERT_EQ(sip_parse(msg, n, 0, &m), 0);
+    ASSERT_EQ(m.body.n, 64);
+    ASSERT_MEM_EQ(m.body.p, body, 64);
+    int kind;
+    ASSERT_EQ(sip_frame_len(msg, n + 7, 0, &kind), (long)n);
+    ASSERT_EQ(sip_parse(msg, n, SIP_PARSE_STREAM, &m), 0);
+    ASSERT_MEM_EQ(m.body.p, body, 64);
+}
+
 TEST(sip_4475_invalid)
 {
     expect("badinv01", -EBADMSG, 400, "Bad Via");
