@@ -343,7 +343,7 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
             return BAD;
         uint16_t dummy;
         const char *after;
-        if (sip_lex_hostport(q, q + hl, 0, &v.host, &v.host_type, &dummy, &after) != 0)
+        if (sip_scan_hostport(q, q + hl, 0, &v.host, &v.host_type, &dummy, &after) != 0)
             return BAD;
         p = q + hl;
         q = sip_skip_lws(p, end);
@@ -378,7 +378,7 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
                 uint8_t t;
                 uint16_t pt;
                 const char *a;
-                if (!val.p || sip_lex_hostport(val.p, val.p + val.n, 1, &h, &t, &pt, &a) != 0 ||
+                if (!val.p || sip_scan_hostport(val.p, val.p + val.n, 1, &h, &t, &pt, &a) != 0 ||
                     a != val.p + val.n || pt != 0 || t == SIP_HOST_NAME)
                     return BAD;
                 v.received = val;
@@ -389,7 +389,7 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
                 uint8_t t;
                 uint16_t pt;
                 const char *a;
-                if (!val.p || sip_lex_hostport(val.p, val.p + val.n, 0, &h, &t, &pt, &a) != 0 ||
+                if (!val.p || sip_scan_hostport(val.p, val.p + val.n, 0, &h, &t, &pt, &a) != 0 ||
                     a != val.p + val.n || pt != 0)
                     return BAD;
                 v.maddr = val;

@@ -490,9 +490,11 @@ long sip_edit_write(const struct sip_edit *e, char *out, size_t cap);
 
 /* What sip_build_response adds to the copied headers. Zero means none. */
 struct sip_resp_opts {
-    const char *to_tag;       /* tag for To when the request's To has none;
-                                 ignored for 100 (RFC 3261 section 8.2.6.2) */
-    const char *received;     /* received= for the top Via (NULL: none) */
+    const char *to_tag;       /* tag (a token, at most 64 bytes) for To when the
+                                 request's To has none; ignored for 100
+                                 (RFC 3261 section 8.2.6.2) */
+    const char *received;     /* received= for the top Via: an IPv4 or IPv6
+                                 address, at most 64 bytes (NULL: none) */
     int rport;                /* rport= (1..65535) for the top Via when it has
                                  ";rport" (RFC 3581 section 4); 0: none */
     const char *extra;        /* extra header lines, each ending in CRLF */

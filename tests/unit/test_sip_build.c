@@ -143,6 +143,15 @@ TEST(sip_edit_via_variants)
     ASSERT_EQ(m2.nvia, 1);
     ASSERT(strstr(out, "\r\nVia: SIP/2.0/UDP h2;branch=z9hG4bK2\r\n"));
 
+    /* A proxy's own Via swapped for another: insert and delete at one place. */
+    sip_edit_init(&e, &m);
+    sip_edit_list_remove_top(&e, SIP_H_VIA);
+    sip_edit_list_prepend(&e, SIP_H_VIA, "SIP/2.0/UDP h3;branch=z9hG4bK3");
+    write_ok(&e, &m2);
+    ASSERT_EQ(m2.nvia, 2);
+    ASSERT_SLICE(m2.via[0].host, "h3");
+    ASSERT_SLICE(m2.via[1].host, "h2");
+
     /* Refusals */
     sip_edit_init(&e, &m);
     sip_edit_via_received(&e, "host.name", 0);
