@@ -311,9 +311,11 @@ struct sip_msg {
  * except Max-Forwards; a response failing any check is only an error.
  *
  * Returns 0, or -EBADMSG, -E2BIG, -EMSGSIZE, -EPROTONOSUPPORT with m->fault
- * set. m is reset either way (the arrays only as far as their counts go);
- * after a failure only the fault
- * fields, is_request and what was parsed before the fault are meaningful. */
+ * set. m is reset either way (the arrays only as far as their counts go).
+ * After a failure the fault fields, is_request and what was parsed are
+ * meaningful: header lines are cut even after a bad start line, and typed
+ * headers parsed even after a bad one, so sip_build_response can still
+ * answer with the request's Via, From, To, Call-ID and CSeq lines. */
 int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m);
 
 /* The answer to a request that failed to parse: the status (400, 413, 505,
@@ -342,8 +344,9 @@ enum sip_frame_kind {
  *   -EMSGSIZE  the head is longer than SIP_MAX_STREAM without ending, or
  *              head + Content-Length exceeds max (0 means SIP_MAX_STREAM)
  *   -EBADMSG   the head has ended and has no valid Content-Length (the
- *              header is mandatory on streams), or Content-Length is given
- *              twice with different values
+ *              header is mandatory on streams), Content-Length is given
+ *              twice with different values, or a line ends in a bare LF
+ * After an error the flow cannot be resynchronised: close it.
  * A frame of kind SIP_FRAME_MSG is then given to sip_parse with
  * SIP_PARSE_STREAM. Only the head is scanned (for its end and for
  * Content-Length / l); the rest is left to sip_parse. */
