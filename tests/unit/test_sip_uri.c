@@ -99,6 +99,31 @@ TEST(sip_uri_hosts_ports_params)
     ASSERT_EQ(sip_param_find(u.params, "y", &v), 0);
 }
 
+TEST(sip_uri_ipv6_forms)
+{
+    /* RFC 3261 section 25.1 IPv6address, every "::" position. */
+    static const char *const good[] = {
+        "sip:[::]", "sip:[::1]", "sip:[1::]", "sip:[1:2:3:4:5:6:7:8]", "sip:[1:2:3:4:5:6:1.2.3.4]",
+        "sip:[::ffff:1.2.3.4]", "sip:[1::8]", "sip:[1:2::8]", "sip:[1:2:3::8]",
+        "sip:[1:2:3:4::8]", "sip:[1:2:3:4:5::8]", "sip:[1:2:3:4:5:6::8]", "sip:[1::3:4:5:6:7:8]",
+        "sip:[fe80::a:B:c:D]:5060", "sip:[2001:DB8:0:0:8:800:200C:417A]",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct sip_uri u = parse_ok(good[i]);
+        if (u.host_type != SIP_HOST_IPV6)
+            t_fail(__FILE__, __LINE__, "%s: not IPv6", good[i]);
+    }
+    static const char *const bad[] = {
+        "sip:[]", "sip:[1:2:3:4:5:6:7:8:9]", "sip:[1::2::3]", "sip:[12345::1]", "sip:[:1]",
+        "sip:[1:2:3:4:5:6:7]", "sip:[g::1]", "sip:[::1.2.3]", "sip:[1:2:3:4:5:6:7:1.2.3.4]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sip_uri u;
+        if (sip_parse_uri(bad[i], strlen(bad[i]), &u) != -EBADMSG)
+            t_fail(__FILE__, __LINE__, "accepted: %s", bad[i]);
+    }
+}
+
 TEST(sip_uri_other_schemes)
 {
     struct sip_uri u = parse_ok("tel:+1-201-555-0123");
