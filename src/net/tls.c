@@ -394,6 +394,11 @@ void tls_conn_close(struct tls_conn *c)
     uv_close((uv_handle_t *)c->s, on_closed);
 }
 
+int tls_conn_pending(const struct tls_conn *c)
+{
+    return !stream_out_idle(&c->out);
+}
+
 int tls_conn_ready(const struct tls_conn *c)
 {
     return c->ready;
@@ -506,10 +511,13 @@ static void on_out(struct stream_out *o, int status)
     struct tls_conn *c = o->data;
     if (c->closing)
         return;
-    if (status < 0)
+    if (status < 0) {
         tls_conn_close(c);
-    else
-        pump(c);
+        return;
+    }
+    pump(c);
+    if (!c->closing && c->cbs.on_drain)
+        c->cbs.on_drain(c->arg);
 }
 
 int tls_conn_new(struct tls_server *s, uv_stream_t *stream, size_t out_cap,

@@ -45,6 +45,10 @@ struct tls_conn_cbs {
     /* The stream handle is closed and the connection is being freed; called
      * exactly once, from the loop. */
     void (*on_close)(void *arg);
+    /* Optional: the buffered output has drained (after tls_conn_write()
+     * was refused with -ENOBUFS or left bytes buffered), so more may be
+     * written. The owner may write or close from here. */
+    void (*on_drain)(void *arg);
 };
 
 /* Starts TLS on an accepted stream: takes over reading (uv_read_start) and
@@ -61,6 +65,8 @@ int tls_conn_write(struct tls_conn *c, const void *data, size_t n);
 /* Sends close_notify if it can and closes the handle; on_close follows.
  * Safe to call more than once. */
 void tls_conn_close(struct tls_conn *c);
+/* 1 while encrypted output is buffered (not yet taken by the kernel). */
+int tls_conn_pending(const struct tls_conn *c);
 /* 1 once the handshake has completed. */
 int tls_conn_ready(const struct tls_conn *c);
 

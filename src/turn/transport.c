@@ -220,7 +220,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->last_rx = now_ms(ts);
     int rc;
     if (l->kind == TR_TLS) {
-        static const struct tls_conn_cbs cbs = { on_tls_data, on_tls_closed };
+        static const struct tls_conn_cbs cbs = { on_tls_data, on_tls_closed, NULL };
         c->tls_mode = 1;
         rc = tls_conn_new(ts->tls, (uv_stream_t *)&c->tcp, CONN_OUT_CAP, &cbs, c, &c->tls);
     } else {
