@@ -751,6 +751,10 @@ static void http_dispatch(struct http_conn *c)
     struct http_server *s = c->srv;
     if (++c->nreq >= s->opts.max_requests)
         ex->keep_alive = 0;
+    /* Room a handler may also fill directly (body, body_cap), as the
+     * metrics listener does. */
+    http_body_reserve(&ex->res, HTTP_BODY_PREALLOC);
+    ex->res.truncated = 0;
     s->opts.handler(s->opts.ctx, &ex->req, &ex->res);
     if (!ex->deferred && c->ex == ex)
         http_exchange_finish(ex);

@@ -52,6 +52,7 @@
 #define HTTP_MAX_PENDING_INPUT (HTTP_MAX_HEAD + HTTP_MAX_BODY)
 #define HTTP_OUTPUT_HIGH 65536
 #define HTTP_EXTRA_HEADERS 2048
+#define HTTP_BODY_PREALLOC 32768
 
 #define HTTP_DEFAULT_REQUEST_MS 10000
 #define HTTP_DEFAULT_IDLE_MS 30000
@@ -78,7 +79,10 @@ struct http_response {
     const char *content_type; /* default "text/plain; charset=utf-8" */
     char extra_headers[HTTP_EXTRA_HEADERS]; /* each "Name: value\r\n" */
     size_t body_len;
-    char *body;      /* grows on demand up to HTTP_MAX_RESPONSE bytes */
+    char *body;      /* HTTP_BODY_PREALLOC bytes when the handler is called; a
+                      * handler may write up to body_cap itself and set body_len,
+                      * or append with the functions below (which grow it up to
+                      * HTTP_MAX_RESPONSE bytes) */
     size_t body_cap;
     int truncated;   /* 1 once something did not fit (answered as 500) */
 };

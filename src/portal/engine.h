@@ -11,7 +11,7 @@
 #ifndef T9_PORTAL_ENGINE_H
 #define T9_PORTAL_ENGINE_H
 
-#include "../engine.h"
+#include "base/engine.h"
 
 extern const struct engine portal_engine;
 

@@ -33,7 +33,7 @@ case $target in
         srcs=("$top/src/turn/stun.c" "$top/src/turn/peer.c" "${brsrc[@]/#/$br/src/}")
         deps=("$top/src/turn/stun.h" "$top/src/turn/peer.h")
         inc+=(-I"$br/inc" -I"$br/src")
-        seeddirs=("$top/../shared/testdata/rfc5769" "$top/../shared/testdata/turn")
+        seeddirs=("$top/tests/vectors/rfc5769" "$top/tests/vectors/turn")
         ;;
     config)
         srcs=("$top/src/base/config.c" "$top/src/base/file.c")
