@@ -697,6 +697,10 @@ static int http_on_header_value_complete(llhttp_t *p)
 static int http_on_headers_complete(llhttp_t *p)
 {
     struct http_conn *c = http_conn_of(p);
+    if (p->http_major != 1) {
+        c->err_status = 505;
+        return -1;
+    }
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > HTTP_MAX_BODY) {
         c->err_status = 413;
         return -1;
@@ -774,7 +778,7 @@ static void http_conn_parse(struct http_conn *c)
             http_send_error(c, 413, "request body is too large");
         else if (c->err_status == 503)
             http_send_error(c, 503, "out of memory");
-        else if (e == HPE_INVALID_VERSION)
+        else if (e == HPE_INVALID_VERSION || c->err_status == 505)
             http_send_error(c, 505, "only HTTP/1.x is served");
         else
             http_send_error(c, 400, llhttp_get_error_reason(&c->parser));
