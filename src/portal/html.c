@@ -341,13 +341,14 @@ void page_privacy(struct preq *pr)
                 http_html_printf(res, "</tbody></table></div>");
             snprintf(cur, sizeof cur, "%s", table);
             http_html_printf(res, "<div class=\"card\"><h2 id=\"t-%s\">Table <span "
-                             "class=\"mono\">%s</span></h2><table class=\"privacy\"><thead>"
+                             "class=\"mono\">%s</span></h2><table class=\"privacy stack\"><thead>"
                              "<tr><th scope=\"col\">Item</th><th scope=\"col\">Why</th>"
                              "<th scope=\"col\">How long</th></tr></thead><tbody>",
                              table, table);
             open = 1;
         }
-        http_html_printf(res, "<tr data-col=\"%s.%s\"><td>%s</td><td>%s</td><td>%s</td></tr>",
+        http_html_printf(res, "<tr data-col=\"%s.%s\"><td>%s</td><td data-label=\"Why\">%s</td>"
+                         "<td data-label=\"How long\">%s</td></tr>",
                          table, col, col, purpose, keep);
         s = next;
     }

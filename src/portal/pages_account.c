@@ -115,7 +115,7 @@ static void account_render(struct preq *pr, const struct account_view *v)
     char dial[CORE_NICK_SIZE] = "";
     if (v->nick)
         core_t9_dial_code(v->nick, strlen(v->nick), dial);
-    http_html_printf(res, "<div id=\"dial-live\" aria-live=\"polite\">");
+    http_html_printf(res, "<div id=\"dial-live\" class=\"dial-live\" aria-live=\"polite\">");
     if (dial[0])
         page_dial(pr, dial, 0);
     http_html_printf(res, "</div><button type=\"submit\">Change nickname</button></form>"

@@ -61,7 +61,7 @@ static void signup_render(struct preq *pr, int status, const char *email, const 
     char dial[CORE_NICK_SIZE] = "";
     if (nick)
         core_t9_dial_code(nick, strlen(nick), dial);
-    http_html_printf(res, "<p class=\"hint\">Your dial code:</p><div id=\"dial-live\" "
+    http_html_printf(res, "<p class=\"hint\">Your dial code:</p><div id=\"dial-live\" class=\"dial-live\" "
                      "aria-live=\"polite\">");
     if (dial[0])
         page_dial(pr, dial, 1);

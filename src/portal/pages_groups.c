@@ -138,7 +138,8 @@ static int invite_row(void *arg, const struct core_invite *inv)
                         : inv->uses >= inv->max_uses ? "used up"
                                                       : "open";
     c->n++;
-    http_html_printf(pr->res, "<tr><td>%s%s</td><td>%d of %d</td><td>%s</td><td>%s</td><td>",
+    http_html_printf(pr->res, "<tr><td data-label=\"For\">%s%s</td><td data-label=\"Used\">%d of %d</td>"
+                     "<td data-label=\"Until\">%s</td><td data-label=\"State\">%s</td><td>",
                      inv->email[0] ? "for " : "anyone with the link", inv->email, inv->uses,
                      inv->max_uses, exp, state);
     if (strcmp(state, "open") == 0) {
@@ -266,13 +267,15 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
                          "it, once.</p><button type=\"submit\">Make an invitation link</button>"
                          "</form>");
         c.n = 0;
-        http_html_printf(res, "<h3>Invitations</h3><table id=\"invites\"><thead><tr><th "
+        http_html_printf(res, "<h3>Invitations</h3><table id=\"invites\" class=\"stack\"><thead><tr><th "
                          "scope=\"col\">For</th><th scope=\"col\">Used</th><th scope=\"col\">"
                          "Until</th><th scope=\"col\">State</th><th scope=\"col\"><span "
                          "class=\"hint\">Action</span></th></tr></thead><tbody>");
         core_invites_list(st, c.g.id, pr->uid, invite_row, &c);
-        http_html_printf(res, "</tbody></table>%s</section>",
-                         c.n ? "" : "<p>No invitations yet.</p>");
+        http_html_printf(res, "</tbody></table>");
+        if (!c.n)
+            http_html_printf(res, "<p>No invitations yet.</p>");
+        http_html_printf(res, "</section>");
 
         http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-cap\"><h2 "
                          "id=\"s-cap\">Member limit</h2><form method=\"post\" "
@@ -287,7 +290,10 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
                          "id=\"s-bans\">Banned</h2><ul class=\"plain\" id=\"bans\">");
         c.n = 0;
         core_groups_bans(st, c.g.id, ban_row, &c);
-        http_html_printf(res, "</ul>%s</section>", c.n ? "" : "<p>Nobody is banned.</p>");
+        http_html_printf(res, "</ul>");
+        if (!c.n)
+            http_html_printf(res, "<p>Nobody is banned.</p>");
+        http_html_printf(res, "</section>");
     }
 
     http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-log\"><h2 id=\"s-log\">"
