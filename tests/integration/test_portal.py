@@ -555,3 +555,44 @@ def test_html_is_escaped(t9server):
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page.body
     r = Client(s.portal_port).get('/login?next="><script>x</script>')
     assert "<script>x" not in r.body
+
+
+def plant_token(server, email, purpose, token, expires=None):
+    """Stands in for the mail the next issue sends: the database keeps only a
+    token's SHA-256, so a test that knows a token plants its hash."""
+    import hashlib
+    with db(server) as d:
+        uid = d.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
+        d.execute("DELETE FROM email_tokens WHERE user_id = ? AND purpose = ?", (uid, purpose))
+        d.execute("INSERT INTO email_tokens (token_hash, user_id, purpose, expires) "
+                  "VALUES (?, ?, ?, ?)", (hashlib.sha256(token.encode()).digest(), uid, purpose,
+                                          expires if expires is not None else int(time.time()) + 3600))
+
+
+def test_verify_and_reset_pages_redeem_tokens(t9server):
+    s = t9server(args=FAST)
+    a = Client(s.portal_port)
+    signup(a, "ver@example.org", "Verifier")
+    assert "not verified yet" in a.get("/account").body
+    plant_token(s, "ver@example.org", "verify", "v" * 43)
+    page = a.get("/verify?token=" + "v" * 43)
+    assert page.status == 200 and 'value="' + "v" * 43 + '"' in page.body
+    r = a.post("/verify", {"token": "v" * 43})
+    assert r.status == 303 and r.getheader("Location") == "/account?m=verified"
+    assert "not verified yet" not in a.get("/account").body
+    assert a.post("/verify", {"token": "v" * 43}).status == 404  # used once
+    # Reset: an expired link says so; a good one sets the password and ends sessions.
+    plant_token(s, "ver@example.org", "reset", "e" * 43, expires=1)
+    b = Client(s.portal_port)
+    b.get("/reset?token=" + "e" * 43)
+    r = b.post("/reset", {"token": "e" * 43, "password": "a fresh passphrase"})
+    assert r.status == 410 and "expired" in r.body
+    plant_token(s, "ver@example.org", "reset", "r" * 43)
+    b.get("/reset?token=" + "r" * 43)
+    r = b.post("/reset", {"token": "r" * 43, "password": "short"})
+    assert r.status == 422 and "at least 10" in r.body
+    r = b.post("/reset", {"token": "r" * 43, "password": "a fresh passphrase"})
+    assert r.status == 303 and r.getheader("Location") == "/login?m=reset"
+    assert a.get("/account").status == 303  # every session ended
+    login(b, "ver@example.org", "a fresh passphrase")
+    login(Client(s.portal_port), "ver@example.org", PASSWORD, expect=403)
