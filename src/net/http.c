@@ -16,6 +16,8 @@
  */
 #include "net/http.h"
 #include "net/tls.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -32,6 +34,8 @@
 #define HTTP_READ_BUF 65536
 #define HTTP_TLS_OUT_CAP 32768
 #define HTTP_TLS_CHUNK 8192
+#define HTTP_SRC_SLOTS 4096 /* per-source counters */
+#define HTTP_SRC_PROBE 8
 
 /* Statuses counted one by one; anything else is counted as "other". */
 static const int http_counted[] = { 200, 204, 301, 302, 303, 304, 400, 403, 404, 405,
@@ -39,6 +43,11 @@ static const int http_counted[] = { 200, 204, 301, 302, 303, 304, 400, 403, 404,
 #define HTTP_NCOUNTED (sizeof http_counted / sizeof http_counted[0])
 
 struct http_conn;
+
+struct http_src {
+    uint64_t tag; /* keyed hash of the address; 0: free */
+    unsigned count;
+};
 
 struct http_server {
     uv_loop_t *loop;
@@ -49,12 +58,14 @@ struct http_server {
     int nconns;
     int closing;
     int pending_closes;
-    uint64_t refused;
+    uint64_t refused, refused_source;
     uv_tcp_t spare; /* accepts (and closes) a connection when memory runs out */
     int spare_busy;
     uint64_t answers[HTTP_NCOUNTED + 1];
     void (*done)(void *arg);
     void *done_arg;
+    uint8_t src_key[32];
+    struct http_src src[HTTP_SRC_SLOTS];
     char rbuf[HTTP_READ_BUF]; /* one read at a time on the loop thread */
 };
 
@@ -112,12 +123,14 @@ struct http_conn {
     struct http_out *out_head, *out_tail; /* TLS only */
     size_t out_queued;
     struct sockaddr_storage peer;
+    struct http_src *src; /* its per-source counter, or NULL */
     llhttp_t parser;
 };
 
 static void http_conn_close(struct http_conn *c);
 static void http_conn_run(struct http_conn *c);
 static void http_timer_cb(uv_timer_t *t);
+static void http_src_release(struct http_conn *c);
 
 const char *http_status_text(int status)
 {
@@ -973,6 +986,7 @@ static void http_conn_close(struct http_conn *c)
         c->next->prev = c->prev;
     s->nconns--;
     s->pending_closes++;
+    http_src_release(c);
     if (c->ex) {
         if (c->busy && c->ex->deferred)
             c->ex->conn = NULL; /* the handler frees it when it answers */
@@ -1008,6 +1022,51 @@ static void http_timer_cb(uv_timer_t *t)
         return;
     }
     http_conn_close(c);
+}
+
+/* The counter of the connection's source address, created when absent;
+ * NULL when the table's probe window is full (then the cap refuses). */
+static struct http_src *http_src_of(struct http_server *s, const struct sockaddr_storage *ss)
+{
+    uint8_t a[16], mac[32];
+    size_t n;
+    if (ss->ss_family == AF_INET) {
+        memcpy(a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+        n = 4;
+    } else if (ss->ss_family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+        memset(a + 8, 0, 8); /* one host holds a whole /64 */
+        n = 16;
+    } else {
+        return NULL;
+    }
+    crypto_hmac_sha256(s->src_key, sizeof s->src_key, a, n, mac);
+    uint64_t tag;
+    memcpy(&tag, mac, sizeof tag);
+    tag |= 1;
+    struct http_src *free_slot = NULL;
+    for (size_t i = 0; i < HTTP_SRC_PROBE; i++) {
+        struct http_src *e = &s->src[(tag + i) % HTTP_SRC_SLOTS];
+        if (e->tag == tag)
+            return e;
+        if (!e->tag && !free_slot)
+            free_slot = e;
+    }
+    if (free_slot) {
+        free_slot->tag = tag;
+        free_slot->count = 0;
+    }
+    return free_slot;
+}
+
+static void http_src_release(struct http_conn *c)
+{
+    if (!c->src)
+        return;
+    assert(c->src->count > 0);
+    if (--c->src->count == 0)
+        c->src->tag = 0;
+    c->src = NULL;
 }
 
 static void http_refused_closed(uv_handle_t *h)
@@ -1073,6 +1132,16 @@ static void http_accept_cb(uv_stream_t *ls, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     int plen = sizeof c->peer;
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen);
+    if (s->opts.max_per_source > 0) {
+        struct http_src *src = http_src_of(s, &c->peer);
+        if (!src || src->count >= (unsigned)s->opts.max_per_source) {
+            s->refused_source++;
+            http_conn_close(c);
+            return;
+        }
+        src->count++;
+        c->src = src;
+    }
     if (s->opts.tls) {
         static const struct tls_conn_cbs cbs = { http_tls_data, http_tls_closed,
                                                  http_tls_drain };
@@ -1109,6 +1178,11 @@ int http_server_start(uv_loop_t *loop, const struct http_server_opts *opts,
         return UV_ENOMEM;
     s->loop = loop;
     s->opts = *opts;
+    if ((rc = crypto_random_bytes(s->src_key, sizeof s->src_key)) < 0) {
+        free(s);
+        snprintf(err, errlen, "http: no random bytes for the per-source cap");
+        return rc;
+    }
     if (!s->opts.idle_ms)
         s->opts.idle_ms = HTTP_DEFAULT_IDLE_MS;
     if (!s->opts.request_ms)
@@ -1143,6 +1217,7 @@ int http_server_start(uv_loop_t *loop, const struct http_server_opts *opts,
 
 void http_server_stop(struct http_server *hs, void (*done)(void *arg), void *arg)
 {
+    crypto_wipe(hs->src_key, sizeof hs->src_key);
     hs->closing = 1;
     hs->done = done;
     hs->done_arg = arg;
@@ -1167,6 +1242,9 @@ void http_server_metrics(const struct http_server *hs, const char *prefix,
     snprintf(name, sizeof name, "t9phone_%s_refused_connections_total", prefix);
     metrics_counter(m, name, "connections closed at once: connection limit reached", NULL,
                     hs->refused);
+    snprintf(name, sizeof name, "t9phone_%s_refused_per_source_total", prefix);
+    metrics_counter(m, name, "connections closed at once: too many from one address", NULL,
+                    hs->refused_source);
     snprintf(name, sizeof name, "t9phone_%s_connections", prefix);
     metrics_gauge(m, name, "open HTTP connections", NULL, hs->nconns);
 }

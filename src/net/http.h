@@ -33,7 +33,9 @@
  * http_response_send() only frees the exchange.
  *
  * Nothing about the peer (address, user agent) is kept beyond the request
- * that carries it, and nothing is logged about a request.
+ * that carries it, and nothing is logged about a request. The per-source
+ * connection cap counts keyed hashes of addresses (key drawn at start), in
+ * a fixed table: no address is stored.
  */
 #ifndef T9_NET_HTTP_H
 #define T9_NET_HTTP_H
@@ -95,6 +97,8 @@ struct http_server_opts {
     const char *ip;       /* listen address, IPv4 or IPv6 literal */
     int port;
     int max_conns;
+    int max_per_source;   /* open connections per client address (IPv6: per /64);
+                           * 0: no such cap (behind a reverse proxy) */
     unsigned idle_ms;     /* 0: HTTP_DEFAULT_IDLE_MS */
     unsigned request_ms;  /* 0: HTTP_DEFAULT_REQUEST_MS */
     unsigned max_requests; /* per connection; 0: HTTP_DEFAULT_MAX_REQUESTS */

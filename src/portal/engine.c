@@ -20,6 +20,9 @@ static const struct config_key portal_config_keys[] = {
       "portal HTTP port (also serves /healthz when HTTPS is on)" },
     { "portal-max-connections", CONFIG_INT, "512", 1, 65535, NULL, 0,
       "open portal connections at most, per listener; more are closed at once" },
+    { "portal-max-connections-per-address", CONFIG_INT, "32", 0, 65535, NULL, 0,
+      "open portal connections from one address (IPv6: one /64) at most; 0: no cap "
+      "(always off with trusted-proxy)" },
     { "portal-tls-port", CONFIG_INT, "0", 0, 65535, NULL, 0,
       "portal HTTPS port with the shared cert/pkey (0: off); plain HTTP then redirects to it" },
     { "trusted-proxy", CONFIG_STRING, "", 0, 0, NULL, 0,
@@ -55,6 +58,9 @@ static int portal_engine_servers(const struct engine_env *env, struct portal_eng
         .ip = config_str(cfg, "portal-ip"),
         .port = (int)config_int(cfg, "portal-port"),
         .max_conns = (int)config_int(cfg, "portal-max-connections"),
+        .max_per_source = pe->portal.trusted_proxy[0]
+                              ? 0
+                              : (int)config_int(cfg, "portal-max-connections-per-address"),
         .idle_ms = idle_ms,
         .request_ms = request_ms,
         .handler = portal_handle,

@@ -216,3 +216,19 @@ def test_connection_cap_refuses_and_recovers(t9server):
         h.close()
     s.wait_healthy()
     assert s.metrics()["t9phone_portal_http_refused_connections_total"] >= 1
+
+
+def test_connections_per_address_are_capped(t9server):
+    s = t9server(args=["--portal-max-connections-per-address=3"])
+    held = [connect(s.portal_port) for _ in range(3)]
+    for h in held:  # each is served: the server has accepted all three
+        h.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert h.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    extra = connect(s.portal_port)
+    data, closed = read_until_closed(extra, limit=10)
+    extra.close()
+    assert closed and data == b""
+    assert s.metrics()["t9phone_portal_http_refused_per_source_total"] == 1
+    for h in held:
+        h.close()
+    s.wait_healthy()  # the slots come back

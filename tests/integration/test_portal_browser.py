@@ -34,7 +34,9 @@ def ensure_node_modules():
 def test_browser_flows_and_accessibility(t9server):
     assert os.path.exists(CHROMIUM), "chromium is missing (build.sh installs it)"
     ensure_node_modules()
-    s = t9server(args=["--portal-bcrypt-cost=4", "--portal-rate-limit=1000"])
+    # Chromium opens several connections per context, four contexts at once.
+    s = t9server(args=["--portal-bcrypt-cost=4", "--portal-rate-limit=1000",
+                       "--portal-max-connections-per-address=256"])
     s.forbid("marina@example.org", "ivan@example.org")
     env = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
     env["T9_BASE"] = f"http://127.0.0.1:{s.portal_port}"
