@@ -163,7 +163,10 @@ void post_group_leave(struct preq *pr);
 void post_group_transfer(struct preq *pr);
 void post_group_delete(struct preq *pr);
 
-/* Renders the group page of pr->param with an optional message. */
-void group_render(struct preq *pr, int status, const char *msg, const char *invite_link);
+/* Renders the group page of pr->param, with msg next to the form named by
+ * field ("members", "invite", "cap", "bans", "delete", "leave"; NULL: at the
+ * top), and the invitation link shown once. */
+void group_render(struct preq *pr, int status, const char *field, const char *msg,
+                  const char *invite_link);
 
 #endif

@@ -210,7 +210,16 @@ static int group_load(struct preq *pr, struct group_ctx *c)
     return 0;
 }
 
-void group_render(struct preq *pr, int status, const char *msg, const char *invite_link)
+/* The refusal, where its field is: shown once, next to the form it concerns. */
+static void group_error(struct preq *pr, const char *where, const char *field, const char *msg)
+{
+    if (msg && field && strcmp(where, field) == 0)
+        http_html_printf(pr->res, "<p class=\"error\" role=\"alert\" id=\"group-error\">%s</p>",
+                         msg);
+}
+
+void group_render(struct preq *pr, int status, const char *field, const char *msg,
+                  const char *invite_link)
 {
     struct group_ctx c;
     if (group_load(pr, &c) < 0)
@@ -223,7 +232,11 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
     http_html_printf(res, "<h1 id=\"group-name\">%s</h1><p>You are %s. <span id=\"count\">%d "
                      "of %d members</span>.</p>", c.g.name, c.owner ? "its owner" : "a member",
                      c.g.members, c.g.member_cap);
-    if (msg)
+    /* A form this person does not see cannot hold the message. */
+    if (field && (c.owner ? strcmp(field, "leave") == 0
+                          : strcmp(field, "members") != 0 && strcmp(field, "leave") != 0))
+        field = NULL;
+    if (msg && !field)
         http_html_printf(res, "<p class=\"alert\" role=\"alert\" id=\"group-error\">%s</p>",
                          msg);
     if (invite_link) {
@@ -241,6 +254,7 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
                      "id=\"s-members\">Members</h2><ul class=\"plain\" id=\"members\">");
     core_groups_members(st, c.g.id, member_row, &c);
     http_html_printf(res, "</ul>");
+    group_error(pr, "members", field, msg);
     if (pr->user.active_group != c.g.id) {
         http_html_printf(res, "<form method=\"post\" action=\"/account/active-group\">");
         page_csrf(pr);
@@ -264,8 +278,9 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
                          "<input id=\"f-invemail\" name=\"email\" type=\"email\" "
                          "autocomplete=\"off\" aria-describedby=\"h-invemail\"><p class=\"hint\" "
                          "id=\"h-invemail\">Then only the account with this address can use "
-                         "it, once.</p><button type=\"submit\">Make an invitation link</button>"
-                         "</form>");
+                         "it, once.</p>");
+        group_error(pr, "invite", field, msg);
+        http_html_printf(res, "<button type=\"submit\">Make an invitation link</button></form>");
         c.n = 0;
         http_html_printf(res, "<h3>Invitations</h3><table id=\"invites\" class=\"stack\"><thead><tr><th "
                          "scope=\"col\">For</th><th scope=\"col\">Used</th><th scope=\"col\">"
@@ -283,14 +298,19 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
         page_csrf(pr);
         http_html_printf(res, "<label for=\"f-cap\">At most this many members</label><input "
                          "id=\"f-cap\" name=\"cap\" type=\"number\" min=\"1\" max=\"1000\" "
-                         "inputmode=\"numeric\" value=\"%d\"><button type=\"submit\">Save the "
-                         "limit</button></form></section>", c.g.member_cap);
+                         "inputmode=\"numeric\" value=\"%d\"%s>", c.g.member_cap,
+                         field && strcmp(field, "cap") == 0 ? " aria-invalid=\"true\" "
+                                                              "aria-describedby=\"group-error\""
+                                                            : "");
+        group_error(pr, "cap", field, msg);
+        http_html_printf(res, "<button type=\"submit\">Save the limit</button></form></section>");
 
         http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-bans\"><h2 "
                          "id=\"s-bans\">Banned</h2><ul class=\"plain\" id=\"bans\">");
         c.n = 0;
         core_groups_bans(st, c.g.id, ban_row, &c);
         http_html_printf(res, "</ul>");
+        group_error(pr, "bans", field, msg);
         if (!c.n)
             http_html_printf(res, "<p>Nobody is banned.</p>");
         http_html_printf(res, "</section>");
@@ -308,14 +328,16 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
                          "action=\"/g/%s/delete\">", slug);
         page_csrf(pr);
         http_html_printf(res, "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" "
-                         "required> I want to delete %s</label><button type=\"submit\" "
-                         "class=\"danger\">Delete the group</button></form></section>",
-                         c.g.name);
+                         "required> I want to delete %s</label>", c.g.name);
+        group_error(pr, "delete", field, msg);
+        http_html_printf(res, "<button type=\"submit\" class=\"danger\">Delete the group"
+                         "</button></form></section>");
     } else {
         http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-leave\"><h2 "
                          "id=\"s-leave\">Leave the group</h2><form method=\"post\" "
                          "action=\"/g/%s/leave\">", slug);
         page_csrf(pr);
+        group_error(pr, "leave", field, msg);
         http_html_printf(res, "<button type=\"submit\" class=\"secondary\">Leave %s</button>"
                          "</form></section>", c.g.name);
     }
@@ -324,7 +346,7 @@ void group_render(struct preq *pr, int status, const char *msg, const char *invi
 
 void page_group(struct preq *pr)
 {
-    group_render(pr, 200, NULL, NULL);
+    group_render(pr, 200, NULL, NULL, NULL);
 }
 
 /* --------------------------------------------------------- actions */
@@ -353,7 +375,8 @@ static int64_t target_of(struct preq *pr, struct group_ctx *c, int bans)
     return c->found;
 }
 
-static void action_done(struct preq *pr, struct group_ctx *c, int rc, const char *m)
+static void action_done(struct preq *pr, struct group_ctx *c, int rc, const char *m,
+                        const char *field)
 {
     if (rc == 0) {
         char loc[CORE_SLUG_SIZE + 40];
@@ -361,7 +384,7 @@ static void action_done(struct preq *pr, struct group_ctx *c, int rc, const char
         portal_redirect(pr, loc);
         return;
     }
-    group_render(pr, rc == CORE_E_NOT_OWNER ? 403 : 422, portal_message(rc), NULL);
+    group_render(pr, rc == CORE_E_NOT_OWNER ? 403 : 422, field, portal_message(rc), NULL);
 }
 
 static long form_int(struct preq *pr, const char *name)
@@ -381,7 +404,7 @@ void post_group_cap(struct preq *pr)
     int rc = cap < 1 || cap > CORE_GROUP_MAX_CAP
                  ? CORE_E_BAD_CAP
                  : core_groups_set_cap(pr->p->st, c.g.id, pr->uid, (int)cap, pr->now);
-    action_done(pr, &c, rc, "cap");
+    action_done(pr, &c, rc, "cap", "cap");
 }
 
 void post_group_invite(struct preq *pr)
@@ -394,7 +417,8 @@ void post_group_invite(struct preq *pr)
     if (email[0])
         uses = 1;
     if (uses < 1 || uses > CORE_INVITE_MAX_USES) {
-        group_render(pr, 422, "Choose how many people may use the link: 1 to 1000.", NULL);
+        group_render(pr, 422, "invite", "Choose how many people may use the link: 1 to 1000.",
+                     NULL);
         return;
     }
     int64_t id;
@@ -402,13 +426,13 @@ void post_group_invite(struct preq *pr)
     int rc = core_invites_create(pr->p->st, c.g.id, pr->uid, email, (int)uses, pr->now, &id,
                                  token);
     if (rc < 0) {
-        group_render(pr, rc == CORE_E_NOT_OWNER ? 403 : 422, portal_message(rc), NULL);
+        group_render(pr, rc == CORE_E_NOT_OWNER ? 403 : 422, "invite", portal_message(rc), NULL);
         return;
     }
     if (portal_origin(pr, origin, sizeof origin) < 0)
         origin[0] = '\0';
     snprintf(link, sizeof link, "%s/i/%s", origin, token);
-    group_render(pr, 200, NULL, link);
+    group_render(pr, 200, NULL, NULL, link);
 }
 
 void post_group_revoke(struct preq *pr)
@@ -418,7 +442,7 @@ void post_group_revoke(struct preq *pr)
         return;
     long id = form_int(pr, "invite");
     int rc = id < 1 ? -ENOENT : core_invites_revoke(pr->p->st, pr->uid, id, pr->now);
-    action_done(pr, &c, rc, "revoked");
+    action_done(pr, &c, rc, "revoked", "invite");
 }
 
 void post_group_kick(struct preq *pr)
@@ -428,7 +452,7 @@ void post_group_kick(struct preq *pr)
         return;
     int64_t t = target_of(pr, &c, 0);
     int rc = t ? core_groups_kick(pr->p->st, c.g.id, pr->uid, t, pr->now) : CORE_E_NOT_MEMBER;
-    action_done(pr, &c, rc, "kicked");
+    action_done(pr, &c, rc, "kicked", "members");
 }
 
 void post_group_ban(struct preq *pr)
@@ -438,7 +462,7 @@ void post_group_ban(struct preq *pr)
         return;
     int64_t t = target_of(pr, &c, 0);
     int rc = t ? core_groups_ban(pr->p->st, c.g.id, pr->uid, t, pr->now) : CORE_E_NOT_MEMBER;
-    action_done(pr, &c, rc, "banned");
+    action_done(pr, &c, rc, "banned", "members");
 }
 
 void post_group_unban(struct preq *pr)
@@ -448,7 +472,7 @@ void post_group_unban(struct preq *pr)
         return;
     int64_t t = target_of(pr, &c, 1);
     int rc = t ? core_groups_unban(pr->p->st, c.g.id, pr->uid, t, pr->now) : CORE_E_NOT_BANNED;
-    action_done(pr, &c, rc, "unbanned");
+    action_done(pr, &c, rc, "unbanned", "bans");
 }
 
 void post_group_transfer(struct preq *pr)
@@ -459,7 +483,7 @@ void post_group_transfer(struct preq *pr)
     int64_t t = target_of(pr, &c, 0);
     int rc = t ? core_groups_transfer(pr->p->st, c.g.id, pr->uid, t, pr->now)
                : CORE_E_NOT_MEMBER;
-    action_done(pr, &c, rc, "transferred");
+    action_done(pr, &c, rc, "transferred", "members");
 }
 
 void post_group_leave(struct preq *pr)
@@ -472,7 +496,7 @@ void post_group_leave(struct preq *pr)
         portal_redirect(pr, "/groups?m=left");
         return;
     }
-    group_render(pr, 422, portal_message(rc), NULL);
+    group_render(pr, 422, "leave", portal_message(rc), NULL);
 }
 
 void post_group_delete(struct preq *pr)
@@ -481,7 +505,7 @@ void post_group_delete(struct preq *pr)
     if (group_load(pr, &c) < 0)
         return;
     if (strcmp(portal_form_get(&pr->form, "confirm", NULL), "yes") != 0) {
-        group_render(pr, 422, "Tick the box to confirm that the group should be deleted.",
+        group_render(pr, 422, "delete", "Tick the box to confirm that the group should be deleted.",
                      NULL);
         return;
     }
@@ -490,5 +514,5 @@ void post_group_delete(struct preq *pr)
         portal_redirect(pr, "/groups?m=groupdeleted");
         return;
     }
-    group_render(pr, rc == CORE_E_NOT_OWNER ? 403 : 422, portal_message(rc), NULL);
+    group_render(pr, rc == CORE_E_NOT_OWNER ? 403 : 422, "delete", portal_message(rc), NULL);
 }
