@@ -875,6 +875,9 @@ static void http_conn_run(struct http_conn *c)
     c->in_run = 0;
     if (c->closing)
         return;
+    http_conn_maybe_finish(c); /* TLS output taken whole by the kernel: no callback follows */
+    if (c->closing)
+        return;
     if (c->in_len == 0 && c->in) {
         free(c->in);
         c->in = NULL;
@@ -1017,6 +1020,9 @@ static void http_timer_cb(uv_timer_t *t)
     c->deadline = D_NONE;
     if (d == D_REQUEST && c->ex && !c->busy) {
         http_send_error(c, 408, "the request did not arrive in time");
+        http_conn_maybe_finish(c);
+        if (c->closing)
+            return;
         http_conn_update_reading(c);
         http_conn_arm(c);
         return;

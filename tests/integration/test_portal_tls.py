@@ -207,3 +207,31 @@ def test_tls_flood_and_trickle_are_bounded(t9server, tmp_path):
     t.close()
     assert data.startswith(b"HTTP/1.1 408 "), data[:80]
     assert time.monotonic() - start < 20
+
+
+def test_tls_connection_close_and_pipelining(t9server, tmp_path):
+    s = tls_server(t9server, tmp_path, extra=["--portal-idle-timeout=120"])
+    t = ctx().wrap_socket(socket.create_connection(("127.0.0.1", s.tls_port), timeout=10))
+    t.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 50 +
+              b"GET /privacy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    t.settimeout(1)
+    data = b""
+    end = time.monotonic() + 60
+    closed = False
+    while time.monotonic() < end:
+        try:
+            chunk = t.recv(65536)
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, ConnectionResetError, OSError):
+            closed = True
+            break
+        if not chunk:
+            closed = True
+            break
+        data += chunk
+    t.close()
+    # Closed because it was asked to, long before the 120 s idle deadline.
+    assert closed
+    assert data.count(b"HTTP/1.1 200 OK") == 51
+    assert data.rstrip().endswith(b"</html>")
