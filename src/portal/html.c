@@ -292,6 +292,55 @@ static int tsv_column(const char *s, const char *e, const char *name)
     return -1;
 }
 
+/* Renders sql/privacy.tsv. Two layouts are understood, told apart by the
+ * header line: table, column, purpose, retention (one section "What we
+ * store", then a fixed list of what is never collected), or with a leading
+ * section column, where rows whose table is "-" are statements (their purpose
+ * is the text) and the sections come in file order. */
+struct privacy_state {
+    struct preq *pr;
+    char section[128];
+    char table[64];
+    int in_section, in_table, statements;
+};
+
+static void privacy_close_table(struct privacy_state *ps)
+{
+    if (ps->in_table)
+        http_html_printf(ps->pr->res, "</tbody></table>");
+    ps->in_table = 0;
+    ps->table[0] = '\0';
+}
+
+static void privacy_section(struct privacy_state *ps, const char *section)
+{
+    if (ps->in_section && strcmp(section, ps->section) == 0)
+        return;
+    privacy_close_table(ps);
+    if (ps->in_section)
+        http_html_printf(ps->pr->res, "</section>");
+    snprintf(ps->section, sizeof ps->section, "%s", section);
+    http_html_printf(ps->pr->res, "<section class=\"card\"><h2>%s</h2>", section);
+    ps->in_section = 1;
+}
+
+static void privacy_column(struct privacy_state *ps, const char *table, const char *col,
+                           const char *purpose, const char *keep)
+{
+    struct http_response *res = ps->pr->res;
+    if (!ps->in_table || strcmp(table, ps->table) != 0) {
+        privacy_close_table(ps);
+        snprintf(ps->table, sizeof ps->table, "%s", table);
+        http_html_printf(res, "<h3 id=\"t-%s\">Table <span class=\"mono\">%s</span></h3>"
+                         "<table class=\"privacy stack\"><thead><tr><th scope=\"col\">Item</th>"
+                         "<th scope=\"col\">Why</th><th scope=\"col\">How long</th></tr></thead>"
+                         "<tbody>", table, table);
+        ps->in_table = 1;
+    }
+    http_html_printf(res, "<tr data-col=\"%s.%s\"><td>%s</td><td data-label=\"Why\">%s</td>"
+                     "<td data-label=\"How long\">%s</td></tr>", table, col, col, purpose, keep);
+}
+
 void page_privacy(struct preq *pr)
 {
     struct http_response *res = pr->res;
@@ -301,9 +350,8 @@ void page_privacy(struct preq *pr)
         "T9phone keeps in its database, why, and for how long. It is made from the same "
         "list the database is checked against, so it cannot fall out of date.</p></div>");
     const char *s = store_privacy_inventory;
-    int ct = -1, cc = -1, cp = -1, cr = -1;
-    char table[64] = "", cur[64] = "";
-    int open = 0;
+    int cs = -1, ct = -1, cc = -1, cp = -1, cr = -1, header = 0;
+    struct privacy_state ps = { .pr = pr };
     while (*s) {
         const char *e = strchr(s, '\n');
         if (!e)
@@ -315,7 +363,9 @@ void page_privacy(struct preq *pr)
             s = next;
             continue;
         }
-        if (ct < 0) { /* the header line names the columns */
+        if (!header) { /* the header line names the columns */
+            header = 1;
+            cs = tsv_column(s, e, "section");
             ct = tsv_column(s, e, "table");
             cc = tsv_column(s, e, "column");
             cp = tsv_column(s, e, "purpose");
@@ -325,44 +375,46 @@ void page_privacy(struct preq *pr)
             s = next;
             continue;
         }
-        char col[64], purpose[1024], keep[512];
+        char section[128], table[64], col[64], purpose[1536], keep[512];
+        if (cs >= 0)
+            tsv_field(s, e, cs, section, sizeof section);
+        else
+            snprintf(section, sizeof section, "What we store");
         tsv_field(s, e, ct, table, sizeof table);
         tsv_field(s, e, cc, col, sizeof col);
+        purpose[0] = keep[0] = '\0';
         if (cp >= 0)
             tsv_field(s, e, cp, purpose, sizeof purpose);
-        else
-            purpose[0] = '\0';
         if (cr >= 0)
             tsv_field(s, e, cr, keep, sizeof keep);
-        else
-            keep[0] = '\0';
-        if (strcmp(table, cur) != 0) {
-            if (open)
-                http_html_printf(res, "</tbody></table></div>");
-            snprintf(cur, sizeof cur, "%s", table);
-            http_html_printf(res, "<div class=\"card\"><h2 id=\"t-%s\">Table <span "
-                             "class=\"mono\">%s</span></h2><table class=\"privacy stack\"><thead>"
-                             "<tr><th scope=\"col\">Item</th><th scope=\"col\">Why</th>"
-                             "<th scope=\"col\">How long</th></tr></thead><tbody>",
-                             table, table);
-            open = 1;
+        privacy_section(&ps, section);
+        if (strcmp(table, "-") == 0) {
+            privacy_close_table(&ps);
+            ps.statements++;
+            http_html_printf(res, "<p data-statement=\"%s\">%s", col, purpose);
+            if (keep[0])
+                http_html_printf(res, " <span class=\"hint\">%s</span>", keep);
+            http_html_printf(res, "</p>");
+        } else {
+            privacy_column(&ps, table, col, purpose, keep);
         }
-        http_html_printf(res, "<tr data-col=\"%s.%s\"><td>%s</td><td data-label=\"Why\">%s</td>"
-                         "<td data-label=\"How long\">%s</td></tr>",
-                         table, col, col, purpose, keep);
         s = next;
     }
-    if (open)
-        http_html_printf(res, "</tbody></table></div>");
-    http_html_printf(res,
-        "<div class=\"card\"><h2>What we never collect</h2><ul>"
-        "<li>No call records: who called whom, when and for how long is never written down.</li>"
-        "<li>No IP addresses, in the database or in the logs.</li>"
-        "<li>No device data: no phone model, app name or user agent.</li>"
-        "<li>No audio: calls go phone to phone, encrypted end to end, and the relay sees only "
-        "encrypted packets.</li>"
-        "<li>No tracking, no third-party scripts, fonts or analytics on these pages.</li>"
-        "<li>Counters of the service as a whole (how many requests, how many calls relayed) "
-        "are kept in memory and never name a person or an address.</li></ul></div>");
+    privacy_close_table(&ps);
+    if (ps.in_section)
+        http_html_printf(res, "</section>");
+    if (!ps.statements)
+        http_html_printf(res,
+            "<section class=\"card\"><h2>What we never collect</h2><ul>"
+            "<li>No call records: who called whom, when and for how long is never written "
+            "down.</li>"
+            "<li>No IP addresses, in the database or in the logs.</li>"
+            "<li>No device data: no phone model, app name or user agent.</li>"
+            "<li>No audio: calls go phone to phone, encrypted end to end, and the relay sees "
+            "only encrypted packets.</li>"
+            "<li>No tracking, no third-party scripts, fonts or analytics on these pages.</li>"
+            "<li>Counters of the service as a whole (how many requests, how many calls "
+            "relayed) are kept in memory and never name a person or an address.</li></ul>"
+            "</section>");
     page_end(pr);
 }
