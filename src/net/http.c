@@ -409,7 +409,7 @@ int http_response_orphaned(const struct http_response *res)
 static size_t http_conn_unsent(const struct http_conn *c)
 {
     if (c->tls)
-        return c->out_queued + (size_t)(tls_conn_pending(c->tls) ? 1 : 0);
+        return c->out_queued + tls_conn_unsent(c->tls);
     if (c->tls_closed || c->closing)
         return 0;
     return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
@@ -846,13 +846,18 @@ static void http_conn_arm(struct http_conn *c)
 static void http_read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
 
 /* Reads while the input waiting is small and the output is below the
- * bound (plain TCP; the TLS layer reads on its own). */
+ * bound (over TLS: pauses and resumes the TLS connection). */
 static void http_conn_update_reading(struct http_conn *c)
 {
-    if (c->tls || c->closing)
+    if (c->closing)
         return;
     int want = !c->close_after_write && http_conn_unsent(c) <= HTTP_OUTPUT_HIGH &&
                c->in_len < HTTP_MAX_PENDING_INPUT;
+    if (c->tls) {
+        /* Resuming may hand over buffered bytes (and so run requests) at once. */
+        tls_conn_pause(c->tls, !want);
+        return;
+    }
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, http_alloc_cb, http_read_cb) == 0)
             c->reading = 1;
@@ -925,13 +930,21 @@ static void http_read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         http_conn_run(c);
 }
 
-static void http_tls_data(void *arg, const uint8_t *data, size_t len)
+/* Takes what fits in the waiting input; the TLS layer keeps the rest and
+ * stops delivering (back-pressure) until http_conn_update_reading()
+ * resumes it. */
+static size_t http_tls_data(void *arg, const uint8_t *data, size_t len)
 {
     struct http_conn *c = arg;
     if (c->close_after_write || c->closing)
-        return;
-    if (http_conn_input(c, (const char *)data, len) == 0)
+        return len; /* ignored, as over TCP */
+    size_t cap = HTTP_MAX_PENDING_INPUT + HTTP_READ_BUF;
+    size_t take = c->in_len < cap ? cap - c->in_len : 0;
+    if (take > len)
+        take = len;
+    if (take && http_conn_input(c, (const char *)data, take) == 0)
         http_conn_run(c);
+    return take;
 }
 
 /* ------------------------------------------------------------ connections */
