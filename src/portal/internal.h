@@ -77,6 +77,10 @@ void portal_set_session_cookie(struct preq *pr, const char *sid);
 int portal_login_session(struct preq *pr, int64_t uid);
 /* The rate limiter: 1 when allowed (and counted), 0 when over the limit. */
 int portal_rate_ok(struct preq *pr, enum portal_rl_action a);
+/* The client's address bytes for in-memory limits (IPv6: its /64; behind
+ * the trusted proxy, the forwarded address): never stored or logged.
+ * Returns their length, 0 when unknown. */
+size_t portal_source(const struct preq *pr, uint8_t out[16]);
 /* How many attempts the address made in the current window. */
 unsigned portal_rate_count(struct preq *pr, enum portal_rl_action a);
 /* The scheme://host the browser used, for links in pages (Host checked). */

@@ -102,8 +102,15 @@ static void account_render(struct preq *pr, const struct account_view *v)
                      pr->user.nickname);
     page_dial(pr, pr->user.dial_code, 1);
     http_html_printf(res, "<p class=\"mono\" id=\"my-dial\" hidden>%s</p>", pr->user.dial_code);
-    http_html_printf(res, "<p>Email: %s%s</p></section>", pr->user.email,
+    http_html_printf(res, "<p>Email: %s%s</p>", pr->user.email,
                      pr->user.verified ? "" : " (not verified yet)");
+    if (!pr->user.verified && pr->user.unverified_until > 0) {
+        char until[32];
+        page_date(pr->user.unverified_until, until);
+        http_html_printf(res, "<p class=\"hint\">Open the link we mail you to verify it. An "
+                         "account whose address is not verified by %s is deleted.</p>", until);
+    }
+    http_html_printf(res, "</section>");
 
     /* nickname */
     http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-nick\"><h2 id=\"s-nick\">"
@@ -280,9 +287,15 @@ static void account_after(struct portal_job *j)
     struct preq *pr = j->pr;
     struct store *st = pr->p->st;
     static const char *const fields[] = { "current", "sip", "delete" };
-    if (job->verify_rc != 0) {
+    /* Every check of the current password counts toward the lockout like a
+     * login (a stolen session is no password oracle). */
+    int crc = core_accounts_check_current_finish(st, pr->uid, job->hash, job->verify_rc,
+                                                 pr->now);
+    if (crc < 0) {
         struct account_view v = { .status = 403, .field = fields[job->kind],
-                                  .msg = "That is not your password." };
+                                  .msg = crc == CORE_E_LOCKED
+                                             ? portal_message(CORE_E_LOCKED)
+                                             : "That is not your password." };
         account_render(pr, &v);
         portal_finish(pr);
         return;
@@ -353,8 +366,9 @@ static void account_check(struct preq *pr, enum account_kind kind, const char *p
     struct account_job *job = calloc(1, sizeof *job);
     if (!job || pwlen > CORE_PASSWORD_MAX ||
         core_accounts_get_hash(pr->p->st, pr->uid, job->hash) < 0) {
+        int status = job ? 403 : 503;
         free(job);
-        struct account_view v = { .status = job ? 403 : 503, .field = fields[kind],
+        struct account_view v = { .status = status, .field = fields[kind],
                                   .msg = "That is not your password." };
         account_render(pr, &v);
         return;

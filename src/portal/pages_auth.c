@@ -238,12 +238,12 @@ static void login_after(struct portal_job *j)
     int rc = core_accounts_login_finish(pr->p->st, &job->lg, job->verify_rc, pr->now, &uid);
     if (rc == 0 && portal_login_session(pr, uid) == 0) {
         portal_redirect(pr, safe_next(portal_form_get(&pr->form, "next", NULL)));
-    } else if (rc == CORE_E_LOCKED && (job->verify_rc == 0 ||
-                                       portal_rate_count(pr, RL_LOGIN) > CORE_LOGIN_MAX_FAILS)) {
-        /* Told only to whoever knows the password, or made the failures:
-         * to anyone else a locked account looks like a wrong password. */
+    } else if (rc == CORE_E_LOCKED) {
+        /* The lockout is per email and source (core/accounts.h): only the
+         * source that made the failures is ever told, and the account's
+         * owner elsewhere is not locked out by a stranger. */
         login_render(pr, 403, email, portal_message(CORE_E_LOCKED));
-    } else if (rc == CORE_E_BAD_LOGIN || rc == CORE_E_LOCKED) {
+    } else if (rc == CORE_E_BAD_LOGIN) {
         login_render(pr, 403, email, portal_message(CORE_E_BAD_LOGIN));
     } else {
         login_render(pr, 500, email, portal_message(rc));
@@ -268,7 +268,12 @@ void post_login(struct preq *pr)
     }
     if (pwlen > CORE_PASSWORD_MAX)
         pwlen = CORE_PASSWORD_MAX; /* the hash still fails; same work */
-    if (core_accounts_login_begin(pr->p->st, &pr->p->core, email, &job->lg) < 0) {
+    uint8_t src[16];
+    size_t srclen = portal_source(pr, src);
+    int brc = core_accounts_login_begin_from(pr->p->st, &pr->p->core, email, src, srclen,
+                                             &job->lg);
+    crypto_wipe(src, sizeof src);
+    if (brc < 0) {
         free(job);
         login_render(pr, 500, email, portal_message(-EIO));
         return;

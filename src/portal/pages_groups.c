@@ -158,15 +158,17 @@ static int event_row(void *arg, const struct core_event *e)
 {
     struct group_ctx *c = arg;
     struct http_response *res = c->pr->res;
-    const char *a = e->actor_nick[0] ? e->actor_nick : e->actor_id ? "someone" : "An admin";
-    const char *t = e->target_nick[0] ? e->target_nick : "someone";
+    /* The log names current members only; anyone else (someone who left,
+     * and the operator) is "a former member" (core/groups.h). */
+    const char *a = e->actor_nick[0] ? e->actor_nick : "A former member";
+    const char *t = e->target_nick[0] ? e->target_nick : "a former member";
     char when[32];
     page_date(e->at, when);
     http_html_printf(res, "<li><time>%s</time> ", when);
     if (strcmp(e->type, "join") == 0)
-        http_html_printf(res, "%s joined", t);
+        http_html_printf(res, "%s joined", e->target_nick[0] ? t : "A former member");
     else if (strcmp(e->type, "leave") == 0)
-        http_html_printf(res, "%s left", e->actor_nick[0] ? e->actor_nick : "Someone");
+        http_html_printf(res, "%s left", a);
     else if (strcmp(e->type, "kick") == 0)
         http_html_printf(res, "%s removed %s", a, t);
     else if (strcmp(e->type, "ban") == 0)

@@ -240,6 +240,12 @@ int portal_rate_ok(struct preq *pr, enum portal_rl_action a)
     return 1;
 }
 
+size_t portal_source(const struct preq *pr, uint8_t out[16])
+{
+    int proxy;
+    return peer_key(pr, out, &proxy);
+}
+
 unsigned portal_rate_count(struct preq *pr, enum portal_rl_action a)
 {
     uint8_t key[16];

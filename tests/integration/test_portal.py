@@ -157,10 +157,15 @@ def test_signup_group_invite_join_and_owner_actions(t9server):
     assert a.post(f"/g/{slug}/transfer", {"who": "482668"}).status == 303
     g = b.get(f"/g/{slug}")
     assert "You are its owner" in g.body
-    log = text(g.body.split('id="log"')[1])
-    for line in ("marina joined", "marina invited someone", "ivanov accepted an invitation",
-                 "marina removed ivanov", "marina banned ivanov", "marina lifted the ban on ivanov",
-                 "marina changed the member limit", "marina made ivanov the owner"):
+    log = text(g.body.split('id="log"')[1].split("</ul>")[0])
+    log = re.sub(r"\s+", " ", log)
+    # The log names current members only: ivanov's entries from before the
+    # kick and the ban name "a former member" (core/groups.h).
+    for line in ("marina joined", "marina invited someone", "A former member joined",
+                 "A former member accepted an invitation", "marina changed the member limit",
+                 "marina removed a former member", "marina banned a former member",
+                 "marina lifted the ban on a former member", "ivanov joined",
+                 "ivanov accepted an invitation", "marina made ivanov the owner"):
         assert line in log, (line, log)
     # The old owner may leave now; the new one may not.
     assert b.post(f"/g/{slug}/leave", {}).status == 422
@@ -374,23 +379,31 @@ def test_session_fixation_and_expiry(t9server):
     assert a.get("/account").status == 303
 
 
-def test_lockout_looks_like_a_wrong_password_to_others(t9server):
+def test_lockout_is_told_only_to_the_source_that_failed(t9server):
+    """core locks an (email, source) pair: the failing address is told it is
+    locked, everybody else sees a wrong password, and the owner elsewhere
+    still logs in."""
     s = t9server(args=FAST + ["--trusted-proxy=127.0.0.1", "--portal-rate-limit=50"])
     owner = Client(s.portal_port, forwarded_for="192.0.2.10")
     signup(owner, "lock@example.org", "Lockable")
     attacker = Client(s.portal_port, forwarded_for="198.51.100.7")
-    for _ in range(5):
+    for _ in range(4):
         r = login(attacker, "lock@example.org", "guess guess guess", expect=403)
         assert "Wrong email or password" in r.body
     r = login(attacker, "lock@example.org", "guess guess guess", expect=403)
-    assert "locked for 15 minutes" in r.body  # the address that made the failures
+    assert "locked for 15 minutes" in r.body  # the fifth wrong password locks
+    r = login(attacker, "lock@example.org", PASSWORD, expect=403)
+    assert "locked for 15 minutes" in r.body  # even with the right password
+    # Unknown emails lock the same way: the answers never tell which exist.
+    for _ in range(4):
+        r = login(attacker, "nobody@example.org", "guess guess guess", expect=403)
+        assert "Wrong email or password" in r.body
+    r = login(attacker, "nobody@example.org", "guess guess guess", expect=403)
+    assert "locked for 15 minutes" in r.body
     bystander = Client(s.portal_port, forwarded_for="203.0.113.5")
     r = login(bystander, "lock@example.org", "another guess!!", expect=403)
     assert "Wrong email or password" in r.body and "locked" not in r.body
-    r = login(bystander, "nobody@example.org", "another guess!!", expect=403)
-    assert "Wrong email or password" in r.body
-    r = login(owner, "lock@example.org", PASSWORD, expect=403)
-    assert "locked for 15 minutes" in r.body  # knows the password: told why
+    login(Client(s.portal_port, forwarded_for="192.0.2.10"), "lock@example.org", PASSWORD)
 
 
 def test_rate_limits_per_address(t9server):
@@ -432,7 +445,10 @@ def test_invite_states(t9server):
     with db(s) as d:
         d.execute("UPDATE invites SET expires = 1 WHERE revoked = 0")
     r = b.get(f"/i/{expired}")
-    assert r.status == 410 and "expired" in text(r.body)
+    # core answers "expired" once and then forgets the row, which the
+    # once-a-second purge may also have done first.
+    assert (r.status, "expired" in text(r.body)) in ((410, True), (404, False)), r.status
+    assert b.get(f"/i/{expired}").status == 404
     bound = make_invite(a, slug, email="someone.else@example.org")
     r = b.get(f"/i/{bound}")
     assert r.status == 200 and "particular email" in r.body
@@ -444,7 +460,7 @@ def test_invite_states(t9server):
     r = b.post(f"/i/{cap}", {})
     assert r.status == 409 and "full" in r.body
     page = a.get(f"/g/{slug}")
-    assert "withdrawn" in page.body and "expired" in page.body
+    assert f'name="invite" value="{iid}"' not in page.body  # nothing left to withdraw
     r = a.post(f"/g/{slug}/invites", {"uses": "0"})
     assert r.status == 422
     r = a.post(f"/g/{slug}/invites", {"uses": "1", "email": "not-an-email"})
