@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "core/core.h"
+#include "net/conn.h"
 #include "net/http.h"
 #include "portal/internal.h"
 
@@ -188,6 +189,19 @@ static void portal_engine_metrics(void *state, struct metrics_out *m)
                   NULL, pe->portal.jobs);
 }
 
+/* Each listener holds up to portal-max-connections sockets. */
+static size_t portal_fd_uses(const config_t *cfg, struct net_fd_use *uses, size_t max)
+{
+    uint64_t per = (uint64_t)config_int(cfg, "portal-max-connections");
+    int tls = config_int(cfg, "portal-tls-port") != 0;
+    struct net_fd_use u = { tls ? "portal-max-connections (x2: HTTP and HTTPS)"
+                                : "portal-max-connections",
+                            tls ? 2 * per : per };
+    if (max >= 1)
+        uses[0] = u;
+    return 1;
+}
+
 const struct engine portal_engine = {
     .name = "portal",
     .keys = portal_config_keys,
@@ -195,4 +209,5 @@ const struct engine portal_engine = {
     .stop = portal_engine_stop,
     .reload = NULL,
     .metrics = portal_engine_metrics,
+    .fd_uses = portal_fd_uses,
 };
