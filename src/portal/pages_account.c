@@ -86,6 +86,119 @@ static const char *msg_for(const struct account_view *v, const char *field)
     return v->field && strcmp(v->field, field) == 0 ? v->msg : NULL;
 }
 
+static void account_section_nickname(struct preq *pr, const struct account_view *v)
+{
+    struct http_response *res = pr->res;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-nick\"><h2 id=\"s-nick\">"
+                     "Change your nickname</h2><form method=\"post\" "
+                     "action=\"/account/nickname\" novalidate>");
+    page_csrf(pr);
+    page_input(pr, "nickname", "New nickname", "text", v->nick, "nickname",
+               msg_for(v, "nickname"), "6 to 12 letters. Your dial code changes with it.");
+    char dial[CORE_NICK_SIZE] = "";
+    if (v->nick)
+        core_t9_dial_code(v->nick, strlen(v->nick), dial);
+    http_html_printf(res, "<div id=\"dial-live\" class=\"dial-live\" aria-live=\"polite\">");
+    if (dial[0])
+        page_dial(pr, dial, 0);
+    http_html_printf(res, "</div><button type=\"submit\">Change nickname</button></form>"
+                     "</section>");
+}
+
+static void account_section_password(struct preq *pr, const struct account_view *v)
+{
+    struct http_response *res = pr->res;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-pw\"><h2 id=\"s-pw\">"
+                     "Change your password</h2><form method=\"post\" "
+                     "action=\"/account/password\" novalidate>");
+    page_csrf(pr);
+    page_input(pr, "current", "Current password", "password", NULL, "current-password",
+               msg_for(v, "current"), NULL);
+    page_input(pr, "new", "New password", "password", NULL, "new-password", msg_for(v, "new"),
+               "At least 10 characters. Your other devices are logged out.");
+    http_html_printf(res, "<button type=\"submit\">Change password</button></form></section>");
+}
+
+static void account_section_active(struct preq *pr, const struct account_view *v)
+{
+    struct http_response *res = pr->res;
+    struct store *st = pr->p->st;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-active\"><h2 "
+                     "id=\"s-active\">Active group</h2><p>When two of your groups hold "
+                     "different people with the same dial code, calls go to the one in your "
+                     "active group.</p><form method=\"post\" action=\"/account/active-group\">");
+    page_csrf(pr);
+    http_html_printf(res, "<label for=\"f-group\">Active group</label><select id=\"f-group\" "
+                     "name=\"group\"><option value=\"\">None</option>");
+    struct groups_opts o = { pr, 0, 0 };
+    core_groups_list_user(st, pr->uid, option_group, &o);
+    http_html_printf(res, "</select>");
+    if (msg_for(v, "group"))
+        http_html_printf(res, "<p class=\"error\">%s</p>", v->msg);
+    http_html_printf(res, "<button type=\"submit\">Save</button></form></section>");
+}
+
+static void account_section_sip(struct preq *pr, const struct account_view *v)
+{
+    struct http_response *res = pr->res;
+    struct store *st = pr->p->st;
+    char user[CORE_SIP_USER_SIZE] = "";
+    core_sipcred_username(st, pr->uid, user);
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-sip\"><h2 id=\"s-sip\">"
+                     "Your phone's settings</h2><p>Enter these in any SIP phone app.</p>"
+                     "<table><tbody><tr><th scope=\"row\">Username</th><td class=\"mono\" "
+                     "id=\"sip-user\">%s</td></tr><tr><th scope=\"row\">Server (domain)</th>"
+                     "<td class=\"mono\">%s</td></tr><tr><th scope=\"row\">Transport</th>"
+                     "<td>TLS (port 5061), or TCP or UDP (port 5060)</td></tr>",
+                     user, pr->p->core.realm ? pr->p->core.realm : "");
+    if (v->sip_pass)
+        http_html_printf(res, "<tr><th scope=\"row\">Password</th><td class=\"mono\" "
+                         "id=\"sip-pass\">%s</td></tr>", v->sip_pass);
+    http_html_printf(res, "</tbody></table>");
+    if (!v->sip_pass) {
+        http_html_printf(res, "<form method=\"post\" action=\"/account/sip\" novalidate>");
+        page_csrf(pr);
+        page_input(pr, "password", "Your portal password, to show the phone password",
+                   "password", NULL, "current-password", msg_for(v, "sip"), NULL);
+        http_html_printf(res, "<button type=\"submit\" class=\"secondary\">Show the phone "
+                         "password</button></form>");
+    }
+    http_html_printf(res, "</section>");
+}
+
+static void account_section_sessions(struct preq *pr)
+{
+    struct http_response *res = pr->res;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-sess\"><h2 "
+                     "id=\"s-sess\">Devices</h2><form method=\"post\" "
+                     "action=\"/logout-everywhere\">");
+    page_csrf(pr);
+    http_html_printf(res, "<p>Log out on every browser where you are logged in, this one "
+                     "too.</p><button type=\"submit\" class=\"secondary\">Log out everywhere"
+                     "</button></form></section>");
+}
+
+static void account_section_delete(struct preq *pr, const struct account_view *v)
+{
+    struct http_response *res = pr->res;
+    struct store *st = pr->p->st;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-del\"><h2 id=\"s-del\">"
+                     "Delete your account</h2><p>This is immediate and cannot be undone. "
+                     "We erase your email, nickname, password, phone credentials, sessions and "
+                     "memberships.</p>");
+    struct groups_opts od = { pr, 0, 1 };
+    core_groups_list_user(st, pr->uid, owned_group, &od);
+    if (od.any)
+        http_html_printf(res, "</ul>");
+    http_html_printf(res, "<form method=\"post\" action=\"/account/delete\" novalidate>");
+    page_csrf(pr);
+    page_input(pr, "delpassword", "Your password, to confirm", "password", NULL,
+               "current-password", msg_for(v, "delete"), NULL);
+    http_html_printf(res, "<button type=\"submit\" class=\"danger\">Delete my account"
+                     "</button></form></section>");
+}
+
+/* The account page: who you are, then one section per thing to change. */
 static void account_render(struct preq *pr, const struct account_view *v)
 {
     struct http_response *res = pr->res;
@@ -111,97 +224,12 @@ static void account_render(struct preq *pr, const struct account_view *v)
                          "account whose address is not verified by %s is deleted.</p>", until);
     }
     http_html_printf(res, "</section>");
-
-    /* nickname */
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-nick\"><h2 id=\"s-nick\">"
-                     "Change your nickname</h2><form method=\"post\" "
-                     "action=\"/account/nickname\" novalidate>");
-    page_csrf(pr);
-    page_input(pr, "nickname", "New nickname", "text", v->nick, "nickname",
-               msg_for(v, "nickname"), "6 to 12 letters. Your dial code changes with it.");
-    char dial[CORE_NICK_SIZE] = "";
-    if (v->nick)
-        core_t9_dial_code(v->nick, strlen(v->nick), dial);
-    http_html_printf(res, "<div id=\"dial-live\" class=\"dial-live\" aria-live=\"polite\">");
-    if (dial[0])
-        page_dial(pr, dial, 0);
-    http_html_printf(res, "</div><button type=\"submit\">Change nickname</button></form>"
-                     "</section>");
-
-    /* password */
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-pw\"><h2 id=\"s-pw\">"
-                     "Change your password</h2><form method=\"post\" "
-                     "action=\"/account/password\" novalidate>");
-    page_csrf(pr);
-    page_input(pr, "current", "Current password", "password", NULL, "current-password",
-               msg_for(v, "current"), NULL);
-    page_input(pr, "new", "New password", "password", NULL, "new-password", msg_for(v, "new"),
-               "At least 10 characters. Your other devices are logged out.");
-    http_html_printf(res, "<button type=\"submit\">Change password</button></form></section>");
-
-    /* active group */
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-active\"><h2 "
-                     "id=\"s-active\">Active group</h2><p>When two of your groups hold "
-                     "different people with the same dial code, calls go to the one in your "
-                     "active group.</p><form method=\"post\" action=\"/account/active-group\">");
-    page_csrf(pr);
-    http_html_printf(res, "<label for=\"f-group\">Active group</label><select id=\"f-group\" "
-                     "name=\"group\"><option value=\"\">None</option>");
-    struct groups_opts o = { pr, 0, 0 };
-    core_groups_list_user(st, pr->uid, option_group, &o);
-    http_html_printf(res, "</select>");
-    if (msg_for(v, "group"))
-        http_html_printf(res, "<p class=\"error\">%s</p>", v->msg);
-    http_html_printf(res, "<button type=\"submit\">Save</button></form></section>");
-
-    /* SIP credentials */
-    char user[CORE_SIP_USER_SIZE] = "";
-    core_sipcred_username(st, pr->uid, user);
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-sip\"><h2 id=\"s-sip\">"
-                     "Your phone's settings</h2><p>Enter these in any SIP phone app.</p>"
-                     "<table><tbody><tr><th scope=\"row\">Username</th><td class=\"mono\" "
-                     "id=\"sip-user\">%s</td></tr><tr><th scope=\"row\">Server (domain)</th>"
-                     "<td class=\"mono\">%s</td></tr><tr><th scope=\"row\">Transport</th>"
-                     "<td>TLS (port 5061), or TCP or UDP (port 5060)</td></tr>",
-                     user, pr->p->core.realm ? pr->p->core.realm : "");
-    if (v->sip_pass)
-        http_html_printf(res, "<tr><th scope=\"row\">Password</th><td class=\"mono\" "
-                         "id=\"sip-pass\">%s</td></tr>", v->sip_pass);
-    http_html_printf(res, "</tbody></table>");
-    if (!v->sip_pass) {
-        http_html_printf(res, "<form method=\"post\" action=\"/account/sip\" novalidate>");
-        page_csrf(pr);
-        page_input(pr, "password", "Your portal password, to show the phone password",
-                   "password", NULL, "current-password", msg_for(v, "sip"), NULL);
-        http_html_printf(res, "<button type=\"submit\" class=\"secondary\">Show the phone "
-                         "password</button></form>");
-    }
-    http_html_printf(res, "</section>");
-
-    /* sessions */
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-sess\"><h2 "
-                     "id=\"s-sess\">Devices</h2><form method=\"post\" "
-                     "action=\"/logout-everywhere\">");
-    page_csrf(pr);
-    http_html_printf(res, "<p>Log out on every browser where you are logged in, this one "
-                     "too.</p><button type=\"submit\" class=\"secondary\">Log out everywhere"
-                     "</button></form></section>");
-
-    /* delete */
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-del\"><h2 id=\"s-del\">"
-                     "Delete your account</h2><p>This is immediate and cannot be undone. "
-                     "We erase your email, nickname, password, phone credentials, sessions and "
-                     "memberships.</p>");
-    struct groups_opts od = { pr, 0, 1 };
-    core_groups_list_user(st, pr->uid, owned_group, &od);
-    if (od.any)
-        http_html_printf(res, "</ul>");
-    http_html_printf(res, "<form method=\"post\" action=\"/account/delete\" novalidate>");
-    page_csrf(pr);
-    page_input(pr, "delpassword", "Your password, to confirm", "password", NULL,
-               "current-password", msg_for(v, "delete"), NULL);
-    http_html_printf(res, "<button type=\"submit\" class=\"danger\">Delete my account"
-                     "</button></form></section>");
+    account_section_nickname(pr, v);
+    account_section_password(pr, v);
+    account_section_active(pr, v);
+    account_section_sip(pr, v);
+    account_section_sessions(pr);
+    account_section_delete(pr, v);
     page_end(pr);
 }
 

@@ -220,6 +220,127 @@ static void group_error(struct preq *pr, const char *where, const char *field, c
                          msg);
 }
 
+/* What a group page's sections share: the group, and the refusal with
+ * the form it belongs to. */
+struct group_view {
+    struct group_ctx *c;
+    const char *field, *msg;
+};
+
+static void group_section_link(struct preq *pr, const char *invite_link)
+{
+    http_html_printf(pr->res, "<section class=\"card\" aria-labelledby=\"s-link\"><h2 "
+                     "id=\"s-link\">Your invitation link</h2><p>Send it to the people you "
+                     "invite. It is shown only now: we keep no copy.</p><div "
+                     "class=\"copyrow\"><input id=\"invite-link\" type=\"text\" readonly "
+                     "value=\"%s\" aria-label=\"Invitation link\"><button type=\"button\" "
+                     "data-copy=\"invite-link\" hidden>Copy</button></div></section>",
+                     invite_link);
+}
+
+static void group_section_members(struct preq *pr, const struct group_view *v)
+{
+    struct http_response *res = pr->res;
+    struct group_ctx *c = v->c;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-members\"><h2 "
+                     "id=\"s-members\">Members</h2><ul class=\"plain\" id=\"members\">");
+    core_groups_members(pr->p->st, c->g.id, member_row, c);
+    http_html_printf(res, "</ul>");
+    group_error(pr, "members", v->field, v->msg);
+    if (pr->user.active_group != c->g.id) {
+        http_html_printf(res, "<form method=\"post\" action=\"/account/active-group\">");
+        page_csrf(pr);
+        http_html_printf(res, "<input type=\"hidden\" name=\"group\" value=\"%s\"><button "
+                         "type=\"submit\" class=\"secondary\">Make this my active group"
+                         "</button></form>", c->g.slug);
+    } else {
+        http_html_printf(res, "<p>This is your active group.</p>");
+    }
+    http_html_printf(res, "</section>");
+}
+
+static void group_section_invites(struct preq *pr, const struct group_view *v)
+{
+    struct http_response *res = pr->res;
+    struct group_ctx *c = v->c;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-inv\"><h2 "
+                     "id=\"s-inv\">Invite people</h2><form method=\"post\" "
+                     "action=\"/g/%s/invites\" novalidate>", c->g.slug);
+    page_csrf(pr);
+    http_html_printf(res, "<label for=\"f-uses\">How many people may use the link</label>"
+                     "<input id=\"f-uses\" name=\"uses\" type=\"number\" min=\"1\" "
+                     "max=\"1000\" value=\"1\" inputmode=\"numeric\">"
+                     "<label for=\"f-invemail\">Only for this email (optional)</label>"
+                     "<input id=\"f-invemail\" name=\"email\" type=\"email\" "
+                     "autocomplete=\"off\" aria-describedby=\"h-invemail\"><p class=\"hint\" "
+                     "id=\"h-invemail\">Then only the account with this address can use "
+                     "it, once.</p>");
+    group_error(pr, "invite", v->field, v->msg);
+    http_html_printf(res, "<button type=\"submit\">Make an invitation link</button></form>"
+                     "<h3>Invitations</h3><table id=\"invites\" class=\"stack\"><thead><tr>"
+                     "<th scope=\"col\">For</th><th scope=\"col\">Used</th><th scope=\"col\">"
+                     "Until</th><th scope=\"col\">State</th><th scope=\"col\"><span "
+                     "class=\"hint\">Action</span></th></tr></thead><tbody>");
+    c->n = 0;
+    core_invites_list(pr->p->st, c->g.id, pr->uid, invite_row, c);
+    http_html_printf(res, "</tbody></table>");
+    if (!c->n)
+        http_html_printf(res, "<p>No invitations yet.</p>");
+    http_html_printf(res, "</section>");
+}
+
+static void group_section_cap_and_bans(struct preq *pr, const struct group_view *v)
+{
+    struct http_response *res = pr->res;
+    struct group_ctx *c = v->c;
+    int bad = v->field && strcmp(v->field, "cap") == 0;
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-cap\"><h2 "
+                     "id=\"s-cap\">Member limit</h2><form method=\"post\" "
+                     "action=\"/g/%s/cap\" novalidate>", c->g.slug);
+    page_csrf(pr);
+    http_html_printf(res, "<label for=\"f-cap\">At most this many members</label><input "
+                     "id=\"f-cap\" name=\"cap\" type=\"number\" min=\"1\" max=\"1000\" "
+                     "inputmode=\"numeric\" value=\"%d\"%s>", c->g.member_cap,
+                     bad ? " aria-invalid=\"true\" aria-describedby=\"group-error\"" : "");
+    group_error(pr, "cap", v->field, v->msg);
+    http_html_printf(res, "<button type=\"submit\">Save the limit</button></form></section>"
+                     "<section class=\"card\" aria-labelledby=\"s-bans\"><h2 "
+                     "id=\"s-bans\">Banned</h2><ul class=\"plain\" id=\"bans\">");
+    c->n = 0;
+    core_groups_bans(pr->p->st, c->g.id, ban_row, c);
+    http_html_printf(res, "</ul>");
+    group_error(pr, "bans", v->field, v->msg);
+    if (!c->n)
+        http_html_printf(res, "<p>Nobody is banned.</p>");
+    http_html_printf(res, "</section>");
+}
+
+static void group_section_end(struct preq *pr, const struct group_view *v)
+{
+    struct http_response *res = pr->res;
+    struct group_ctx *c = v->c;
+    if (c->owner) {
+        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-delg\"><h2 "
+                         "id=\"s-delg\">Delete the group</h2><p>Its members, invitations and "
+                         "log are erased at once.</p><form method=\"post\" "
+                         "action=\"/g/%s/delete\">", c->g.slug);
+        page_csrf(pr);
+        http_html_printf(res, "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" "
+                         "required> I want to delete %s</label>", c->g.name);
+        group_error(pr, "delete", v->field, v->msg);
+        http_html_printf(res, "<button type=\"submit\" class=\"danger\">Delete the group"
+                         "</button></form></section>");
+        return;
+    }
+    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-leave\"><h2 "
+                     "id=\"s-leave\">Leave the group</h2><form method=\"post\" "
+                     "action=\"/g/%s/leave\">", c->g.slug);
+    page_csrf(pr);
+    group_error(pr, "leave", v->field, v->msg);
+    http_html_printf(res, "<button type=\"submit\" class=\"secondary\">Leave %s</button>"
+                     "</form></section>", c->g.name);
+}
+
 void group_render(struct preq *pr, int status, const char *field, const char *msg,
                   const char *invite_link)
 {
@@ -227,8 +348,6 @@ void group_render(struct preq *pr, int status, const char *field, const char *ms
     if (group_load(pr, &c) < 0)
         return;
     struct http_response *res = pr->res;
-    struct store *st = pr->p->st;
-    const char *slug = c.g.slug;
     res->status = status;
     page_begin(pr, c.g.name);
     http_html_printf(res, "<h1 id=\"group-name\">%s</h1><p>You are %s. <span id=\"count\">%d "
@@ -241,108 +360,19 @@ void group_render(struct preq *pr, int status, const char *field, const char *ms
     if (msg && !field)
         http_html_printf(res, "<p class=\"alert\" role=\"alert\" id=\"group-error\">%s</p>",
                          msg);
-    if (invite_link) {
-        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-link\"><h2 "
-                         "id=\"s-link\">Your invitation link</h2><p>Send it to the people you "
-                         "invite. It is shown only now: we keep no copy.</p><div "
-                         "class=\"copyrow\">");
-        http_html_printf(res, "<input id=\"invite-link\" type=\"text\" readonly value=\"%s\" "
-                         "aria-label=\"Invitation link\"><button type=\"button\" "
-                         "data-copy=\"invite-link\" hidden>Copy</button></div></section>",
-                         invite_link);
-    }
-
-    http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-members\"><h2 "
-                     "id=\"s-members\">Members</h2><ul class=\"plain\" id=\"members\">");
-    core_groups_members(st, c.g.id, member_row, &c);
-    http_html_printf(res, "</ul>");
-    group_error(pr, "members", field, msg);
-    if (pr->user.active_group != c.g.id) {
-        http_html_printf(res, "<form method=\"post\" action=\"/account/active-group\">");
-        page_csrf(pr);
-        http_html_printf(res, "<input type=\"hidden\" name=\"group\" value=\"%s\"><button "
-                         "type=\"submit\" class=\"secondary\">Make this my active group"
-                         "</button></form>", slug);
-    } else {
-        http_html_printf(res, "<p>This is your active group.</p>");
-    }
-    http_html_printf(res, "</section>");
-
+    struct group_view v = { &c, field, msg };
+    if (invite_link)
+        group_section_link(pr, invite_link);
+    group_section_members(pr, &v);
     if (c.owner) {
-        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-inv\"><h2 "
-                         "id=\"s-inv\">Invite people</h2><form method=\"post\" "
-                         "action=\"/g/%s/invites\" novalidate>", slug);
-        page_csrf(pr);
-        http_html_printf(res, "<label for=\"f-uses\">How many people may use the link</label>"
-                         "<input id=\"f-uses\" name=\"uses\" type=\"number\" min=\"1\" "
-                         "max=\"1000\" value=\"1\" inputmode=\"numeric\">"
-                         "<label for=\"f-invemail\">Only for this email (optional)</label>"
-                         "<input id=\"f-invemail\" name=\"email\" type=\"email\" "
-                         "autocomplete=\"off\" aria-describedby=\"h-invemail\"><p class=\"hint\" "
-                         "id=\"h-invemail\">Then only the account with this address can use "
-                         "it, once.</p>");
-        group_error(pr, "invite", field, msg);
-        http_html_printf(res, "<button type=\"submit\">Make an invitation link</button></form>");
-        c.n = 0;
-        http_html_printf(res, "<h3>Invitations</h3><table id=\"invites\" class=\"stack\"><thead><tr><th "
-                         "scope=\"col\">For</th><th scope=\"col\">Used</th><th scope=\"col\">"
-                         "Until</th><th scope=\"col\">State</th><th scope=\"col\"><span "
-                         "class=\"hint\">Action</span></th></tr></thead><tbody>");
-        core_invites_list(st, c.g.id, pr->uid, invite_row, &c);
-        http_html_printf(res, "</tbody></table>");
-        if (!c.n)
-            http_html_printf(res, "<p>No invitations yet.</p>");
-        http_html_printf(res, "</section>");
-
-        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-cap\"><h2 "
-                         "id=\"s-cap\">Member limit</h2><form method=\"post\" "
-                         "action=\"/g/%s/cap\" novalidate>", slug);
-        page_csrf(pr);
-        http_html_printf(res, "<label for=\"f-cap\">At most this many members</label><input "
-                         "id=\"f-cap\" name=\"cap\" type=\"number\" min=\"1\" max=\"1000\" "
-                         "inputmode=\"numeric\" value=\"%d\"%s>", c.g.member_cap,
-                         field && strcmp(field, "cap") == 0 ? " aria-invalid=\"true\" "
-                                                              "aria-describedby=\"group-error\""
-                                                            : "");
-        group_error(pr, "cap", field, msg);
-        http_html_printf(res, "<button type=\"submit\">Save the limit</button></form></section>");
-
-        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-bans\"><h2 "
-                         "id=\"s-bans\">Banned</h2><ul class=\"plain\" id=\"bans\">");
-        c.n = 0;
-        core_groups_bans(st, c.g.id, ban_row, &c);
-        http_html_printf(res, "</ul>");
-        group_error(pr, "bans", field, msg);
-        if (!c.n)
-            http_html_printf(res, "<p>Nobody is banned.</p>");
-        http_html_printf(res, "</section>");
+        group_section_invites(pr, &v);
+        group_section_cap_and_bans(pr, &v);
     }
-
     http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-log\"><h2 id=\"s-log\">"
                      "What happened</h2><ul class=\"plain log\" id=\"log\">");
-    core_groups_events(st, c.g.id, event_row, &c);
+    core_groups_events(pr->p->st, c.g.id, event_row, &c);
     http_html_printf(res, "</ul></section>");
-
-    if (c.owner) {
-        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-delg\"><h2 "
-                         "id=\"s-delg\">Delete the group</h2><p>Its members, invitations and "
-                         "log are erased at once.</p><form method=\"post\" "
-                         "action=\"/g/%s/delete\">", slug);
-        page_csrf(pr);
-        http_html_printf(res, "<label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" "
-                         "required> I want to delete %s</label>", c.g.name);
-        group_error(pr, "delete", field, msg);
-        http_html_printf(res, "<button type=\"submit\" class=\"danger\">Delete the group"
-                         "</button></form></section>");
-    } else {
-        http_html_printf(res, "<section class=\"card\" aria-labelledby=\"s-leave\"><h2 "
-                         "id=\"s-leave\">Leave the group</h2><form method=\"post\" "
-                         "action=\"/g/%s/leave\">", slug);
-        page_csrf(pr);
-        group_error(pr, "leave", field, msg);
-        http_html_printf(res, "<button type=\"submit\" class=\"secondary\">Leave %s</button>"
-                         "</form></section>", c.g.name);
-    }
+    group_section_end(pr, &v);
     page_end(pr);
 }
 
