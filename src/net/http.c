@@ -773,7 +773,9 @@ static void http_dispatch(struct http_conn *c)
     http_body_reserve(&ex->res, HTTP_BODY_PREALLOC);
     ex->res.truncated = 0;
     s->opts.handler(s->opts.ctx, &ex->req, &ex->res);
-    if (!ex->deferred && c->ex == ex)
+    /* A deferred answer may already have been sent (and ex freed) from
+     * inside the handler: c->ex tells, and is checked first. */
+    if (c->ex == ex && !ex->deferred)
         http_exchange_finish(ex);
 }
 

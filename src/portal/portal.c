@@ -446,6 +446,100 @@ static int https_redirect(struct preq *pr)
     return 1;
 }
 
+/* Splits the target into path and query and works out the scheme the
+ * browser used. 0, or an answer was written (bad target, no memory). */
+static int portal_request_parse(struct preq *pr)
+{
+    const struct http_request *req = pr->req;
+    const char *target = req->path;
+    size_t plen = strcspn(target, "?");
+    if (plen >= sizeof pr->path || target[0] != '/') {
+        portal_simple(pr, plen >= sizeof pr->path ? 414 : 400, "Bad request",
+                      "That address is not one of ours.");
+        return -EINVAL;
+    }
+    memcpy(pr->path, target, plen);
+    pr->path[plen] = '\0';
+    const char *query = target[plen] == '?' ? target + plen + 1 : "";
+    if (portal_form_parse(&pr->q, query, strlen(query)) < 0) {
+        pr->res->status = 503;
+        return -ENOMEM;
+    }
+    pr->https = req->tls;
+    int proxied = 0;
+    uint8_t key[16];
+    peer_key(pr, key, &proxied);
+    if (proxied) {
+        const char *xfp = http_request_header(req, "X-Forwarded-Proto");
+        if (xfp && strcasecmp(xfp, "https") == 0)
+            pr->https = 1;
+    }
+    return 0;
+}
+
+/* The route for the request, or NULL with 404 or 405 written. HEAD is
+ * served by the GET route. */
+static const struct route *portal_route(struct preq *pr)
+{
+    const char *method = pr->req->method;
+    int head = strcmp(method, "HEAD") == 0;
+    int path_known = 0;
+    for (size_t i = 0; i < PORTAL_NROUTES; i++) {
+        if (!route_match(portal_routes[i].pattern, pr->path, pr->param, sizeof pr->param))
+            continue;
+        path_known = 1;
+        if (strcmp(portal_routes[i].method, method) == 0 ||
+            (head && strcmp(portal_routes[i].method, "GET") == 0))
+            return &portal_routes[i];
+    }
+    if (path_known)
+        method_not_allowed(pr);
+    else
+        portal_simple(pr, 404, "Not found", "There is no page at this address.");
+    return NULL;
+}
+
+/* Session, login requirement, form body and CSRF for a page route.
+ * 0 when the handler may run, or a refusal was written. */
+static int portal_admit(struct preq *pr, const struct route *rt)
+{
+    load_session(pr);
+    if (pr->csrf_new)
+        set_cookie(pr, cookie_name(pr, 0), pr->csrf, 12 * 3600);
+    if ((rt->flags & R_SESSION) && !pr->uid) {
+        if (strcmp(rt->method, "GET") == 0) {
+            char loc[600];
+            snprintf(loc, sizeof loc, "/login?next=%s", pr->path);
+            portal_redirect(pr, loc);
+        } else {
+            portal_simple(pr, 403, "Please log in again",
+                          "Your session has ended. Log in and try once more.");
+        }
+        return -EACCES;
+    }
+    if (strcmp(rt->method, "POST") == 0) {
+        const char *ct = http_request_header(pr->req, "Content-Type");
+        if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+            portal_simple(pr, 415, "Unsupported form", "Send the form from our page.");
+            return -EINVAL;
+        }
+        if (portal_form_parse(&pr->form, (const char *)pr->req->body, pr->req->body_len) < 0) {
+            pr->res->status = 503;
+            return -ENOMEM;
+        }
+        if ((rt->flags & R_CSRF) && !csrf_ok(pr)) {
+            pr->p->denied_csrf++;
+            portal_simple(pr, 403, "Form expired",
+                          "This form was not sent from our page, or it is too old. "
+                          "Go back, reload the page and send it again.");
+            return -EACCES;
+        }
+    }
+    if (pr->uid)
+        http_response_header(pr->res, "Cache-Control", "no-store");
+    return 0;
+}
+
 void portal_handle(void *ctx, const struct http_request *req, struct http_response *res)
 {
     struct portal *p = ctx;
@@ -459,106 +553,28 @@ void portal_handle(void *ctx, const struct http_request *req, struct http_respon
     pr->req = req;
     pr->res = res;
     pr->now = (int64_t)time(NULL);
-    const char *target = req->path;
-    size_t plen = strcspn(target, "?");
-    if (plen >= sizeof pr->path || target[0] != '/') {
-        portal_form_parse(&pr->q, "", 0);
-        portal_simple(pr, plen >= sizeof pr->path ? 414 : 400, "Bad request",
-                      "That address is not one of ours.");
-        portal_finish(pr);
-        return;
-    }
-    memcpy(pr->path, target, plen);
-    pr->path[plen] = '\0';
-    const char *query = target[plen] == '?' ? target + plen + 1 : "";
-    if (portal_form_parse(&pr->q, query, strlen(query)) < 0) {
-        res->status = 503;
-        portal_finish(pr);
-        return;
-    }
-
     pr->https = req->tls;
-    int proxied = 0;
-    uint8_t key[16];
-    peer_key(pr, key, &proxied);
-    if (proxied) {
-        const char *xfp = http_request_header(req, "X-Forwarded-Proto");
-        if (xfp && strcasecmp(xfp, "https") == 0)
-            pr->https = 1;
+    if (portal_request_parse(pr) < 0) {
+        security_headers(pr);
+        portal_finish(pr);
+        return;
     }
     security_headers(pr);
-
     if (!pr->https && p->redirect_https && strcmp(pr->path, "/healthz") != 0) {
         https_redirect(pr);
         portal_finish(pr);
         return;
     }
-
-    const char *method = req->method;
-    int head = strcmp(method, "HEAD") == 0;
-    const struct route *rt = NULL;
-    int path_known = 0;
-    for (size_t i = 0; i < PORTAL_NROUTES && !rt; i++) {
-        if (!route_match(portal_routes[i].pattern, pr->path, pr->param, sizeof pr->param))
-            continue;
-        path_known = 1;
-        if (strcmp(portal_routes[i].method, method) == 0 ||
-            (head && strcmp(portal_routes[i].method, "GET") == 0))
-            rt = &portal_routes[i];
-    }
+    const struct route *rt = portal_route(pr);
     if (!rt) {
-        if (path_known)
-            method_not_allowed(pr);
-        else
-            portal_simple(pr, 404, "Not found", "There is no page at this address.");
         portal_finish(pr);
         return;
     }
-    if (rt->fn == page_healthz || rt->fn == page_asset) {
-        rt->fn(pr);
+    /* The health check and the assets need no session. */
+    if (rt->fn != page_healthz && rt->fn != page_asset && portal_admit(pr, rt) < 0) {
         portal_finish(pr);
         return;
     }
-
-    load_session(pr);
-    if (pr->csrf_new)
-        set_cookie(pr, cookie_name(pr, 0), pr->csrf, 12 * 3600);
-    if ((rt->flags & R_SESSION) && !pr->uid) {
-        if (strcmp(rt->method, "GET") == 0) {
-            char loc[600];
-            snprintf(loc, sizeof loc, "/login?next=%s", pr->path);
-            portal_redirect(pr, loc);
-        } else {
-            portal_simple(pr, 403, "Please log in again",
-                          "Your session has ended. Log in and try once more.");
-        }
-        portal_finish(pr);
-        return;
-    }
-    if (strcmp(rt->method, "POST") == 0) {
-        const char *ct = http_request_header(req, "Content-Type");
-        if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-            portal_form_parse(&pr->form, "", 0);
-            portal_simple(pr, 415, "Unsupported form", "Send the form from our page.");
-            portal_finish(pr);
-            return;
-        }
-        if (portal_form_parse(&pr->form, (const char *)req->body, req->body_len) < 0) {
-            res->status = 503;
-            portal_finish(pr);
-            return;
-        }
-        if ((rt->flags & R_CSRF) && !csrf_ok(pr)) {
-            p->denied_csrf++;
-            portal_simple(pr, 403, "Form expired",
-                          "This form was not sent from our page, or it is too old. "
-                          "Go back, reload the page and send it again.");
-            portal_finish(pr);
-            return;
-        }
-    }
-    if (pr->uid)
-        http_response_header(res, "Cache-Control", "no-store");
     rt->fn(pr);
     if (!pr->deferred)
         portal_finish(pr);
