@@ -235,3 +235,27 @@ def test_tls_connection_close_and_pipelining(t9server, tmp_path):
     assert closed
     assert data.count(b"HTTP/1.1 200 OK") == 51
     assert data.rstrip().endswith(b"</html>")
+
+
+def test_tls_handshake_has_a_deadline(t9server, tmp_path):
+    s = tls_server(t9server, tmp_path, extra=["--portal-request-timeout=2",
+                                              "--portal-idle-timeout=60"])
+    c = socket.create_connection(("127.0.0.1", s.tls_port), timeout=10)
+    c.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and nothing more
+    c.settimeout(1)
+    start = time.monotonic()
+    closed = False
+    while time.monotonic() - start < 30:
+        try:
+            if c.recv(4096) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            closed = True
+            break
+    c.close()
+    # Well before the 60 s idle deadline.
+    assert closed and time.monotonic() - start < 30
+    s.wait_healthy()
