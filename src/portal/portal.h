@@ -8,6 +8,27 @@
  * needed), sets the security headers on every answer, and runs anything
  * slow (bcrypt) on the libuv thread pool with a deferred answer: the loop
  * never waits. Rate limits are kept in memory only (portal/ratelimit.h).
+ *
+ * Routes (portal.c's table; S: needs a session, C: CSRF-checked form):
+ *   GET  /                     start page
+ *   GET  /healthz              "ok" when the database answers (plain HTTP too)
+ *   GET  /assets/NAME          style.css, app.js, logo.svg (ETag, 1 h cache)
+ *   GET  /privacy              what is stored, from sql/privacy.tsv
+ *   GET  /signup  POST C       sign up (with ?invite=TOKEN when invited)
+ *   GET  /login   POST C       log in (?next=/local/path)
+ *   POST /logout  S C          end this session
+ *   POST /logout-everywhere S C  end every session of the account
+ *   GET  /verify?token=T  POST C   verify the email address
+ *   GET  /forgot  POST C       ask for a reset link (same answer for any email)
+ *   GET  /reset?token=T   POST C   set a new password (ends every session)
+ *   GET  /i/TOKEN  POST S C    invitation landing page; join
+ *   GET  /account S            the account page
+ *   POST /account/nickname S C, /account/password S C, /account/active-group S C,
+ *        /account/sip S C (shows the SIP password), /account/delete S C
+ *   GET  /groups S  POST S C   my groups; create one
+ *   GET  /g/SLUG S             a group: members, invitations, bans, log
+ *   POST /g/SLUG/{cap,invites,revoke,kick,ban,unban,leave,transfer,delete} S C
+ * Unknown paths get 404, known paths with another method 405 with Allow.
  */
 #ifndef T9_PORTAL_PORTAL_H
 #define T9_PORTAL_PORTAL_H
