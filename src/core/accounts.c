@@ -324,8 +324,8 @@ int core_accounts_verify_email(struct store *st, const char *token, int64_t now,
         rc = -ENOENT;
     else if (rc == 1 && now >= expires)
         rc = CORE_E_EXPIRED;
-    else if (rc == 1)
-        rc = email_token_del(st, id, "verify");
+    else if (rc == 1 && (rc = email_token_del(st, id, "verify")) == 0)
+        store_mark_dirty(st);
     rc = core_txn_end(st, rc);
     if (rc == 0)
         *uid = id;
@@ -758,7 +758,8 @@ int core_accounts_set_hash(struct store *st, int64_t uid, const char *hash,
     sqlite3_bind_int64(s, 1, uid);
     if (have_keep)
         sqlite3_bind_blob(s, 2, keep, sizeof keep, SQLITE_TRANSIENT);
-    rc = core_exec(st, s);
+    if ((rc = core_exec(st, s)) == 0)
+        store_mark_dirty(st); /* the old hash and the ended sessions */
 out:
     return core_txn_end(st, rc);
 }
@@ -841,7 +842,8 @@ int core_accounts_set_nickname(struct store *st, int64_t uid, const char *nick, 
     }
     sqlite3_bind_int64(s, 1, uid);
     sqlite3_bind_int64(s, 2, core_day(now));
-    rc = core_exec(st, s);
+    if ((rc = core_exec(st, s)) == 0)
+        store_mark_dirty(st); /* the old nickname's bytes */
 out:
     return core_txn_end(st, rc);
 }
@@ -1035,7 +1037,9 @@ out:
      * checkpoint copies them home and truncates the WAL, so the old
      * versions of those pages leave the WAL file too. */
     int c = store_checkpoint(st);
-    if (c < 0)
+    if (c < 0) {
+        store_mark_dirty(st); /* store_checkpoint_if_dirty() retries */
         log_warn("core", "account deleted; WAL checkpoint deferred (%s)", core_strerror(c));
+    }
     return 0;
 }

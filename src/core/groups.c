@@ -323,6 +323,8 @@ int core_groups_rename(struct store *st, int64_t gid, int64_t actor, const char 
     sqlite3_bind_text(s, 2, clean, -1, SQLITE_STATIC);
     rc = core_exec(st, s);
 out:
+    if (rc == 0)
+        store_mark_dirty(st); /* the old name's bytes */
     return core_txn_end(st, rc);
 }
 
@@ -397,8 +399,10 @@ int core_groups_delete(struct store *st, int64_t gid, int64_t actor)
     if (rc < 0)
         return rc;
     int c = store_checkpoint(st);
-    if (c < 0)
+    if (c < 0) {
+        store_mark_dirty(st); /* store_checkpoint_if_dirty() retries */
         log_warn("core", "group deleted; WAL checkpoint deferred (%s)", core_strerror(c));
+    }
     return 0;
 }
 
@@ -579,6 +583,8 @@ int core_groups_unban(struct store *st, int64_t gid, int64_t actor, int64_t targ
         goto out;
     }
     rc = core_event(st, gid, "unban", actor, target, now);
+    if (rc == 0)
+        store_mark_dirty(st);
 out:
     return core_txn_end(st, rc);
 }

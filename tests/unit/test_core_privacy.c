@@ -10,6 +10,7 @@
 #include "core/maint.h"
 #include "core/mem.h"
 #include "core/resolve.h"
+#include "core/sessions.h"
 #include "core/sipcred.h"
 #include "crypto/hash.h"
 #include "store/migrations.h"
@@ -390,5 +391,54 @@ TEST(privacy_ha1_cache_follows_the_database)
     ASSERT_MEM_EQ(ha1, want, 16);
     ASSERT_EQ(core_accounts_delete(st, uid, TC_NOW), 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, u2, ha1), -ENOENT);
+    store_close(st);
+}
+
+static int in_files(const char *needle)
+{
+    return tc_file_contains(tc_path("t.db"), needle) ||
+           tc_file_contains(tc_path("t.db-wal"), needle);
+}
+
+/* "Deletion and change leave no old bytes behind": each write that removes
+ * or replaces personal data marks the store dirty, and the checkpoint the
+ * loop then runs takes the old bytes out of the database and the WAL. */
+TEST(privacy_changes_leave_no_old_bytes_after_the_checkpoint)
+{
+    struct store *st = tc_open();
+    int64_t a = tc_user(st, "owner@example.org", "ownerr");
+    int64_t b = tc_user(st, "bella@example.org", "oldnickq");
+    int64_t gid, who;
+    char slug[CORE_SLUG_SIZE], sid[CORE_TOKEN_SIZE], csrf[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_groups_create(st, a, "Old Group Namez", 0, TC_NOW, &gid, slug), 0);
+    ASSERT_EQ(core_groups_add_member(st, gid, b, TC_NOW), 0);
+    ASSERT_EQ(core_sessions_create(st, b, TC_NOW, sid, csrf), 0);
+    ASSERT_EQ(store_checkpoint(st), 0);
+    ASSERT(in_files("oldnickq") && in_files("Old Group Namez") && in_files(csrf));
+    ASSERT_EQ(store_is_dirty(st), 0);
+
+    ASSERT_EQ(core_accounts_set_nickname(st, b, "newnickq", 8, TC_NOW), 0);
+    ASSERT_EQ(store_is_dirty(st), 1);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!in_files("oldnickq"));
+
+    ASSERT_EQ(core_groups_rename(st, gid, a, "New Group Namez"), 0);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!in_files("Old Group Namez"));
+
+    ASSERT_EQ(core_sessions_end(st, sid), 0);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!in_files(csrf));
+
+    ASSERT_EQ(core_groups_leave(st, gid, b, TC_NOW), 0);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 0); /* once per batch */
+
+    char tok[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_accounts_request_reset(st, "bella@example.org", TC_NOW, &who, tok), 0);
+    ASSERT_EQ(core_accounts_reset_password(st, &tc_cfg, tok, "a new password", 14, TC_NOW,
+                                           &who), 0);
+    ASSERT_EQ(store_is_dirty(st), 1);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
     store_close(st);
 }
