@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/internal.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "base/log.h"
 #include "crypto/hash.h"
 
@@ -78,14 +79,22 @@ int core_accounts_normalise_email(const char *in, size_t len, char out[CORE_EMAI
     const char *at = memchr(in, '@', len);
     if (!at)
         return CORE_E_BAD_EMAIL;
+    /* One form for one address (core/text.h): valid UTF-8 without control,
+     * bidi or invisible characters, in NFC; the domain lower-cased. */
     size_t ln = (size_t)(at - in), dn = len - ln - 1;
-    if (!local_ok(in, ln) || !domain_ok(at + 1, dn))
+    int l = core_text_normalise(in, ln, 0, out, CORE_EMAIL_SIZE);
+    if (l <= 0 || (size_t)l + 1 >= CORE_EMAIL_SIZE) {
+        out[0] = '\0';
         return CORE_E_BAD_EMAIL;
-    memcpy(out, in, len);
-    for (size_t i = ln + 1; i < len; i++)
-        if (out[i] >= 'A' && out[i] <= 'Z')
-            out[i] = (char)(out[i] - 'A' + 'a');
-    out[len] = '\0';
+    }
+    out[l] = '@';
+    int d = core_text_normalise(at + 1, dn, CORE_TEXT_LOWER, out + l + 1,
+                                CORE_EMAIL_SIZE - (size_t)l - 1);
+    if (d <= 0 || !local_ok(out, (size_t)l) || !domain_ok(out + l + 1, (size_t)d) ||
+        (size_t)l + 1 + (size_t)d < 3) {
+        out[0] = '\0';
+        return CORE_E_BAD_EMAIL;
+    }
     return 0;
 }
 

@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh - build one libFuzzer target with clang and run it for a
 # bounded time.
 #
-#   tests/fuzz/run.sh [TARGET] [SECONDS]    TARGET: stun (default), config, t9
+#   tests/fuzz/run.sh [TARGET] [SECONDS]    TARGET: stun (default), config, t9, text
 #   tests/fuzz/run.sh SECONDS               stun, for SECONDS (default 60)
 #
 # Each target links only the pure code it exercises (codecs take bytes and
@@ -43,8 +43,12 @@ case $target in
         srcs=("$top/src/core/t9.c")
         deps=("$top/src/core/t9.h" "$top/src/core/errors.h")
         ;;
+    text)
+        srcs=("$top/src/core/text.c")
+        deps=("$top/src/core/text.h" "$top/src/core/text_tables.h")
+        ;;
     *)
-        echo "fuzz: unknown target '$target' (stun, config, t9)" >&2
+        echo "fuzz: unknown target '$target' (stun, config, t9, text)" >&2
         exit 2
         ;;
 esac

@@ -442,3 +442,48 @@ TEST(privacy_changes_leave_no_old_bytes_after_the_checkpoint)
     ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
     store_close(st);
 }
+
+/* "Emails compare in one normal form": Unicode twins are one account, and
+ * invisible or direction-changing characters are refused. */
+TEST(privacy_unicode_twins_are_one_account)
+{
+    struct store *st = tc_open();
+    int64_t uid, other;
+    /* pe\u00f1a@EJEMPLO.es and pen\u0303a@ejemplo.es */
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "pe\xc3\xb1" "a@EJEMPLO.es", "penaaa", TC_PW,
+                                   strlen(TC_PW), CORE_SIGNUP_VERIFIED, TC_NOW, &uid, NULL), 0);
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "pen\xcc\x83" "a@ejemplo.es", "penabb", TC_PW,
+                                   strlen(TC_PW), CORE_SIGNUP_VERIFIED, TC_NOW, &other, NULL),
+              CORE_E_EMAIL_TAKEN);
+    ASSERT_EQ(core_accounts_find_email(st, "pen\xcc\x83" "a@Ejemplo.ES", &other), 0);
+    ASSERT_EQ(other, uid);
+    /* A domain with a composed capital: lower-cased in NFC. */
+    char out[CORE_EMAIL_SIZE];
+    ASSERT_EQ(core_accounts_normalise_email("a@MU\xcc\x88NCHEN.de", 14, out), 0);
+    ASSERT_STR_EQ(out, "a@m\xc3\xbcnchen.de");
+    static const char *const bad[] = {
+        "evil\xe2\x80\xae" "gro.elpmaxe@x.org", /* right-to-left override */
+        "zero\xe2\x80\x8bwidth@example.org",    /* zero-width space */
+        "joiner@exa\xe2\x80\x8dmple.org",       /* zero-width joiner in the domain */
+        "bom\xef\xbb\xbf@example.org",
+        "bad\xc3@example.org",                  /* not UTF-8 */
+        "\xcc\x81" "mark@example.org",          /* a mark with no letter */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(core_accounts_normalise_email(bad[i], strlen(bad[i]), out), CORE_E_BAD_EMAIL);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 1);
+    store_close(st);
+}
+
+TEST(privacy_group_names_are_checked_and_normalised)
+{
+    char out[CORE_GROUP_NAME_SIZE], twin[CORE_GROUP_NAME_SIZE];
+    ASSERT_EQ(core_groups_check_name("  Fam\xc3\xadlia  ", out), 0);
+    ASSERT_EQ(core_groups_check_name("Fami\xcc\x81lia", twin), 0);
+    ASSERT_STR_EQ(out, twin);
+    ASSERT_STR_EQ(out, "Fam\xc3\xadlia");
+    static const char *const bad[] = { "Fam\xe2\x80\xaeily", "Fam\xe2\x80\x8bily", "Fam\x01ily",
+                                       "Fam\xc2\x9bily", "Fam\xe2\x81\xa7ily", "\xff" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(core_groups_check_name(bad[i], out), CORE_E_BAD_NAME);
+}
