@@ -141,19 +141,30 @@ def test_user_sip_credentials_match_the_stored_digest(tmp_path):
     data = tmp_path / "data"
     realm = ["--realm=calls.example.org"]
     _, _, _, sip = add_user(data, "marina@example.org", "marina", extra=realm)
+    # Without the switch: the username only, and why the password is not shown.
     r = t9(data, "user", "sip", "marina@example.org", extra=realm)
     assert r.returncode == 0, r.stderr
+    assert r.stdout == f"sip-username={sip}\n"
+    assert "--show-password" in r.stderr
+    r = t9(data, "user", "sip", "marina@example.org", "--show-password", extra=realm)
+    assert r.returncode == 0, r.stderr
+    assert "because --show-password was given" in r.stderr
     kv = dict(l.split("=", 1) for l in r.stdout.splitlines())
     assert set(kv) == {"sip-username", "sip-password"}
     assert kv["sip-username"] == sip
     ha1 = hashlib.md5(f"{sip}:calls.example.org:{kv['sip-password']}".encode()).digest()
+    # The digest key is stored only sealed, beside the realm it was made for.
     with sqlite3.connect(data / "t9phone.db") as db:
-        (stored,) = db.execute("SELECT ha1 FROM sip_credentials WHERE username = ?",
-                               (sip,)).fetchone()
-    assert stored == ha1
-    # The plaintext is never in the database.
+        cols = [c[1] for c in db.execute("PRAGMA table_xinfo(sip_credentials)")]
+        (box, stored_realm) = db.execute(
+            "SELECT ha1_enc, realm FROM sip_credentials WHERE username = ?", (sip,)).fetchone()
+    assert "ha1" not in cols
+    assert stored_realm == "calls.example.org" and len(box) == 45 and ha1 not in box
+    # Neither the plaintext nor the digest key is ever in the database.
     for f in db_files(data):
-        assert kv["sip-password"].encode() not in f.read_bytes()
+        blob = f.read_bytes()
+        assert kv["sip-password"].encode() not in blob
+        assert ha1 not in blob and ha1.hex().encode() not in blob
     assert t9(data, "user", "sip", "nobody@example.org").returncode == 1
 
 
@@ -163,11 +174,13 @@ def test_user_sip_with_the_wrong_key_is_an_error(tmp_path):
     key1.write_text("11" * 32 + "\n")
     key2.write_text("22" * 32 + "\n")
     add_user(data, "marina@example.org", "marina", extra=[f"--secret-key-file={key1}"])
-    r = t9(data, "user", "sip", "marina@example.org", extra=[f"--secret-key-file={key2}"])
+    r = t9(data, "user", "sip", "marina@example.org", "--show-password",
+           extra=[f"--secret-key-file={key2}"])
     assert r.returncode == 3
     assert r.stdout == ""
     assert "decrypt" in r.stderr
-    r = t9(data, "user", "sip", "marina@example.org", extra=[f"--secret-key-file={key1}"])
+    r = t9(data, "user", "sip", "marina@example.org", "--show-password",
+           extra=[f"--secret-key-file={key1}"])
     assert r.returncode == 0 and "sip-password=" in r.stdout
 
 
