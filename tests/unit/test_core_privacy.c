@@ -13,6 +13,7 @@
 #include "core/sessions.h"
 #include "core/sipcred.h"
 #include "crypto/hash.h"
+#include "crypto/secretbox.h"
 #include "store/migrations.h"
 
 static long long count_naming(struct store *st, int64_t gid, int64_t uid)
@@ -486,4 +487,51 @@ TEST(privacy_group_names_are_checked_and_normalised)
                                        "Fam\xc2\x9bily", "Fam\xe2\x81\xa7ily", "\xff" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(core_groups_check_name(bad[i], out), CORE_E_BAD_NAME);
+}
+
+/* An installation from before migration 003 (clear HA1s) upgrades: the
+ * clear HA1 leaves the file, the first start seals a new one from the
+ * password, and the phone keeps working. */
+TEST(privacy_upgrade_seals_the_clear_ha1)
+{
+    sqlite3 *db;
+    ASSERT_EQ(sqlite3_open(tc_path("old.db"), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 1;"
+                               "INSERT INTO users (id, email, password_hash, nickname, created) "
+                               "VALUES (1, 'a@example.org', '$2b$04$"
+                               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', "
+                               "'annaaa', 1)", NULL, NULL, NULL), SQLITE_OK);
+    const char *user = "oldphoneuser2345", *pass = "old-sip-password-0123456";
+    uint8_t ha1[16], sealed[128];
+    crypto_ha1(user, tc_cfg.realm, pass, strlen(pass), ha1);
+    int n = secretbox_seal(tc_key, pass, strlen(pass), sealed, sizeof sealed);
+    ASSERT(n > 0);
+    sqlite3_stmt *s;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO sip_credentials VALUES (1, ?1, ?2, ?3)", -1,
+                                 &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, sealed, n, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, ha1, 16, SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    struct store *st = tc_open_at("old.db");
+    uint8_t got[16];
+    int changed;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(changed, 1);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, got), 0);
+    ASSERT_MEM_EQ(got, ha1, 16);
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(changed, 0);
+    store_close(st);
+    FILE *f = fopen(tc_path("old.db"), "rb");
+    ASSERT(f);
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ASSERT(len > 0 && len < sizeof buf);
+    ASSERT(memmem(buf, len, ha1, 16) == NULL);
 }
