@@ -167,24 +167,26 @@ TEST(config_bare_int_takes_its_declared_value)
 
 /* ------------------------------------------------------- table defaults */
 
+#define END { NULL, 0, NULL, 0, 0, NULL, 0, NULL }
+
 TEST(config_check_tables_refuses_each_malformed_default)
 {
     char err[CONFIG_ERR_LEN];
     ASSERT_EQ(config_check_tables(tables, 1, err), 0);
     static const struct config_key bad_int[] = {
-        { "port", CONFIG_INT, "34x78", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "port", CONFIG_INT, "34x78", 1, 65535, NULL, 0, "" }, END };
     static const struct config_key out_of_range[] = {
-        { "port", CONFIG_INT, "0", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "port", CONFIG_INT, "0", 1, 65535, NULL, 0, "" }, END };
     static const struct config_key bad_bare[] = {
-        { "stale", CONFIG_INT, "0", 0, 60, "600", 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "stale", CONFIG_INT, "0", 0, 60, "600", 0, "" }, END };
     static const struct config_key bad_bool[] = {
-        { "verbose", CONFIG_BOOL, "ja", 0, 0, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "verbose", CONFIG_BOOL, "ja", 0, 0, NULL, 0, "" }, END };
     static const struct config_key bad_enum[] = {
-        { "fmt", CONFIG_ENUM, "xml", 0, 0, "text|json", 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "fmt", CONFIG_ENUM, "xml", 0, 0, "text|json", 0, "" }, END };
     static const struct config_key no_choices[] = {
-        { "fmt", CONFIG_ENUM, NULL, 0, 0, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "fmt", CONFIG_ENUM, NULL, 0, 0, NULL, 0, "" }, END };
     static const struct config_key min_max[] = {
-        { "n", CONFIG_INT, NULL, 9, 1, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "n", CONFIG_INT, NULL, 9, 1, NULL, 0, "" }, END };
     const struct config_key *const each[] = { bad_int, out_of_range, bad_bare, bad_bool,
                                               bad_enum, no_choices, min_max };
     for (size_t i = 0; i < sizeof each / sizeof each[0]; i++) {
@@ -195,7 +197,7 @@ TEST(config_check_tables_refuses_each_malformed_default)
     }
     /* The same name in two tables. */
     static const struct config_key dup[] = {
-        { "port", CONFIG_INT, "1", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "port", CONFIG_INT, "1", 1, 65535, NULL, 0, "" }, END };
     const struct config_key *const twice[] = { keys, dup };
     ASSERT_EQ(config_check_tables(twice, 2, err), -EINVAL);
     ASSERT(strstr(err, "twice") != NULL);

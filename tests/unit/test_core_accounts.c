@@ -475,7 +475,8 @@ TEST(core_accounts_password_change_keeps_own_session)
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
                                             "a new password", 14, s1, TC_NOW), CORE_E_BAD_LOGIN);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "marina@example.org", 18, s1, TC_NOW), CORE_E_BAD_PASSWORD);
+                                            "marina@example.org", 18, s1, TC_NOW),
+              CORE_E_BAD_PASSWORD);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
                                             "a new password", 14, s1, TC_NOW), 0);
     /* The caller's session stays, the others end. */

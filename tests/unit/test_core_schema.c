@@ -335,7 +335,7 @@ TEST(core_privacy_inventory_matches_schema)
     *strrchr(named, '/') = '\0';
     *strrchr(named, '/') = '\0';
     strcat(named, "/tests/unit/test_core_schema.c");
-    ASSERT(tc_file_contains(inventory_path(),
-                            "core_privacy_inventory_matches_schema (tests/unit/test_core_schema.c)"));
+    ASSERT(tc_file_contains(inventory_path(), "core_privacy_inventory_matches_schema "
+                                              "(tests/unit/test_core_schema.c)"));
     ASSERT(tc_file_contains(named, "TEST(core_privacy_inventory_matches_schema)"));
 }
