@@ -247,3 +247,21 @@ def test_cli_on_a_running_instance(t9server):
     s.forbid_stored("gone.soon@example.org", "gonesoon", sip)
     assert [row[0] for row in lines(s.cli("user", "list").stdout)] == ["alice@example.org"]
     assert s.proc.poll() is None
+
+
+def test_user_unverified_lists_accounts_and_when_they_go(tmp_path):
+    data = tmp_path / "data"
+    add_user(data, "verified@example.org", "verifd")
+    add_user(data, "typo@example.org", "typoed")
+    # An account whose verification link (made like a sign-up's) expired on
+    # 2 January 2100; the purge deletes it 7 days later.
+    with sqlite3.connect(data / "t9phone.db") as db:
+        db.execute("INSERT INTO email_tokens SELECT randomblob(32), id, 'verify', 4102531200 "
+                   "FROM users WHERE email = 'typo@example.org'")
+    r = t9(data, "user", "unverified")
+    assert r.returncode == 0, r.stderr
+    rows = lines(r.stdout)
+    assert [row[:2] for row in rows] == [["typo@example.org", "typoed"]]
+    assert rows[0][3] == "2100-01-09T00:00:00Z"
+    assert [row[4] for row in lines(t9(data, "user", "list").stdout)] == ["ok", "unverified"]
+    assert t9(data, "user", "unverified", "extra").returncode == 2
