@@ -25,6 +25,7 @@ struct store_cached {
 struct store {
     sqlite3 *db;
     int dirty;
+    struct store_stats stats;
     void *ext;
     void (*ext_release)(void *ext);
     size_t ncached;
@@ -207,9 +208,21 @@ sqlite3_stmt *store_stmt_literal(struct store *st, const char *sql)
 int store_checkpoint(struct store *st)
 {
     int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        st->stats.checkpoints_busy++;
         return -EBUSY;
-    return rc == SQLITE_OK ? 0 : -EIO;
+    }
+    if (rc != SQLITE_OK) {
+        st->stats.checkpoints_failed++;
+        return -EIO;
+    }
+    st->stats.checkpoints++;
+    return 0;
+}
+
+const struct store_stats *store_stats(const struct store *st)
+{
+    return &st->stats;
 }
 
 void store_mark_dirty(struct store *st)
@@ -255,13 +268,20 @@ int store_begin(struct store *st)
     if (rc == SQLITE_OK)
         return 0;
     log_error("store", "begin: %s", sqlite3_errmsg(st->db));
-    return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : -EIO;
+    if ((rc & 0xff) == SQLITE_BUSY) {
+        st->stats.busy++;
+        return -EBUSY;
+    }
+    return -EIO;
 }
 
 int store_commit(struct store *st)
 {
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        st->stats.commits++;
         return 0;
+    }
+    st->stats.rollbacks++;
     log_error("store", "commit: %s", sqlite3_errmsg(st->db));
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -EIO;
@@ -269,8 +289,10 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
+    if (!sqlite3_get_autocommit(st->db)) {
+        st->stats.rollbacks++;
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
 }
 
 int store_version(struct store *st)

@@ -14,6 +14,7 @@
 #define T9_STORE_DB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sqlite3.h>
 
 struct store;
@@ -51,6 +52,19 @@ sqlite3_stmt *store_stmt_literal(struct store *st, const char *sql);
  * file and truncated to zero bytes, so deleted data leaves the WAL too.
  * Returns 0, or -EBUSY when readers kept it from completing. */
 int store_checkpoint(struct store *st);
+
+/* Aggregate counters of the connection, for /metrics. */
+struct store_stats {
+    uint64_t commits;            /* store_commit() that committed */
+    uint64_t rollbacks;          /* transactions rolled back (refusals included) */
+    uint64_t busy;               /* store_begin() that found the database locked */
+    uint64_t checkpoints;        /* WAL checkpoints (TRUNCATE) completed */
+    uint64_t checkpoints_busy;   /* checkpoints that readers held up */
+    uint64_t checkpoints_failed; /* checkpoints that failed otherwise */
+};
+
+/* The counters (valid until store_close()). */
+const struct store_stats *store_stats(const struct store *st);
 
 /* Notes that a write removed or replaced personal data (a nickname change,
  * a leave, an ended session, a used token...): the old bytes may still sit
