@@ -93,6 +93,7 @@ def test_copied_volume_without_the_key_cannot_relay(t9server, peer, tmp_path):
     # A server on the copy with another secret key refuses to start.
     other_key = tmp_path / "other.key"
     other_key.write_text("42" * 32 + "\n")
+    other_key.chmod(0o600)
     p2, _, args2 = turn_args()
     proc = subprocess.run(
         [shutil.which("timeout") or "timeout", "30", str(srv_binary()), "serve",
