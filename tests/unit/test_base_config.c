@@ -1,7 +1,12 @@
 /* Unit tests for base/config: the pure parser, sources and their precedence. */
 #include "t.h"
 #include "base/config.h"
+#include "base/engine.h"
+#include "ops/maint.h"
+#include "ops/metrics.h"
+#include "portal/engine.h"
 #include "turn/config.h"
+#include "turn/engine.h"
 
 #include <errno.h>
 
@@ -205,10 +210,20 @@ TEST(config_check_tables_refuses_each_malformed_default)
 
 TEST(config_real_tables_have_valid_defaults)
 {
-    /* Every table the binary links outside main.c (main's own keys are
-     * static there; main.c checks all of its tables at start). */
+    /* Every engine's table, together, so a name two engines declare is
+     * caught too (main's own keys are static in main.c, which checks all
+     * of its tables at start with the same function). */
     char err[CONFIG_ERR_LEN] = "";
-    const struct config_key *const real[] = { turn_config_keys };
-    if (config_check_tables(real, sizeof real / sizeof real[0], err) != 0)
+    const struct engine *const engines[] = { &maint_engine, &portal_engine, &turn_engine,
+                                             &metrics_engine };
+    const struct config_key *real[8];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
+        if (engines[i]->keys)
+            real[n++] = engines[i]->keys;
+    ASSERT(n >= 2);
+    if (config_check_tables(real, n, err) != 0)
         t_fail(__FILE__, __LINE__, "%s", err);
+    const struct config_key *const turn[] = { turn_config_keys };
+    ASSERT_EQ(config_check_tables(turn, 1, err), 0);
 }
