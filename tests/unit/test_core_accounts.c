@@ -341,6 +341,11 @@ TEST(core_accounts_lockout_is_per_source)
                       t, &who), 0);
         ASSERT_EQ(who, uid);
     }
+    /* The sources are never stored: only a keyed hash, in memory. */
+    ASSERT_EQ(store_checkpoint(st), 0);
+    ASSERT(!tc_file_contains(tc_path("t.db"), stranger));
+    ASSERT(!tc_file_contains(tc_path("t.db"), owner));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), stranger));
     store_close(st);
 }
 
