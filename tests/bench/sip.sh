@@ -24,7 +24,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$top/out/t9phone}
-rates=${SIP_BENCH_RATES:-"1000 2000 3000 4000 6000 8000"}
+rates=${SIP_BENCH_RATES:-"1000 2000 4000 6000 8000 12000 16000"}
 phases=${SIP_BENCH_PHASES:-"rate mem"}
 secs=${SIP_BENCH_SECS:-4}
 nbind=${SIP_BENCH_BINDINGS:-100000}
