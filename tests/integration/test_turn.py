@@ -325,7 +325,7 @@ def test_denied_peer_gets_403(t9server, peer):
                    "224.0.0.1", "0.0.0.0", "100.64.0.1", "203.0.113.5"]:
             assert perm(ip) == 403, ip
         assert perm("203.0.113.77") == 200
-        assert perm("198.51.100.20") == 200
+        assert perm("93.184.216.20") == 200
         # ChannelBind to a denied peer: 403 as well; a bad channel number: 400.
         tid = os.urandom(12)
         _, cls, _, a = c.authed(9, [(0x000C, b"\x40\x01\0\0"),
@@ -334,7 +334,7 @@ def test_denied_peer_gets_403(t9server, peer):
         assert cls == 3 and error_code(a) == 403
         tid = os.urandom(12)
         _, cls, _, a = c.authed(9, [(0x000C, b"\x30\x00\0\0"),
-                                    (0x0012, xor_addr("198.51.100.20", 9, tid))],
+                                    (0x0012, xor_addr("93.184.216.20", 9, tid))],
                                 user, key, nonce, tid=tid)
         assert cls == 3 and error_code(a) == 400
     finally:
