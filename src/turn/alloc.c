@@ -109,10 +109,14 @@ static void port_take(struct turn_server *ts, uint16_t port)
     ts->ports[port / 8] |= (uint8_t)(1u << (port % 8));
 }
 
+static void resv_drop(struct turn_server *ts, struct reservation *rv);
+
 static void on_relay_closed(uv_handle_t *h)
 {
     struct alloc *a = h->data;
     struct turn_server *ts = a->ts;
+    free(a->perms);
+    free(a->chans);
     free(a);
     turn__handle_unref(ts);
 }
@@ -145,6 +149,10 @@ void turn__alloc_close(struct alloc *a)
     assert(ts->nallocs > 0);
     ts->nallocs--;
     port_release(ts, a->port);
+    /* Its reservation goes with it unless an allocation took it over (the
+     * slot is then free or holds another token). */
+    if (a->made && a->made->expires && memcmp(a->made->token, a->token, 8) == 0)
+        resv_drop(ts, a->made);
     uv_close((uv_handle_t *)&a->relay, on_relay_closed);
 }
 
@@ -161,6 +169,24 @@ struct perm *turn__perm_find(struct alloc *a, const union net_addr *peer, uint64
     return NULL;
 }
 
+/* Doubles a small array (permissions, channels) of elem-sized entries, from
+ * 2 up to max entries: idle allocations hold none, a call one or two.
+ * Returns 0, -ENOSPC at max, or -ENOMEM. */
+static int grow(void **arr, uint8_t *cap, size_t elem, size_t max)
+{
+    if (*cap >= max)
+        return -ENOSPC;
+    size_t ncap = *cap ? (size_t)*cap * 2 : 2;
+    if (ncap > max)
+        ncap = max;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    *cap = (uint8_t)ncap;
+    return 0;
+}
+
 int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
 {
     struct turn_server *ts = a->ts;
@@ -171,17 +197,23 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].v6 == v6 && memcmp(a->perms[i].ip, ip, n) == 0)
             p = &a->perms[i];
-    if (!p && a->nperms < TURN_MAX_PERMS)
-        p = &a->perms[a->nperms++];
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].expires <= now)
             p = &a->perms[i]; /* expired, not swept yet: reuse */
-    if (!p)
-        return -ENOSPC;
+    if (!p) {
+        int rc = a->nperms < a->capperms
+                     ? 0
+                     : grow((void **)&a->perms, &a->capperms, sizeof *a->perms, TURN_MAX_PERMS);
+        if (rc < 0)
+            return rc;
+        p = &a->perms[a->nperms++];
+        p->expires = 0;
+    }
     if (p->expires <= now || p->v6 != v6 || memcmp(p->ip, ip, n) != 0) {
         memset(p, 0, sizeof *p);
         p->v6 = v6;
         memcpy(p->ip, ip, n);
+        p->own = (uint8_t)turn_peer_is_own(&ts->o.policy, &peer->sa);
     }
     p->expires = now + ts->o.perm_lifetime * 1000ULL;
     return 0;
@@ -209,6 +241,39 @@ struct chan *turn__chan_by_peer(struct alloc *a, const union net_addr *peer, uin
         if (a->chans[i].expires > now && net_addr_equal(&a->chans[i].peer, peer))
             return &a->chans[i];
     return NULL;
+}
+
+int turn__chan_bind(struct alloc *a, uint16_t num, const union net_addr *peer, uint64_t now,
+                    uint64_t life_ms)
+{
+    struct chan *same = NULL, *free_slot = NULL;
+    for (size_t i = 0; i < a->nchans; i++) {
+        struct chan *c = &a->chans[i];
+        int live = c->expires > now, held = !live && c->expires + TURN_CHANNEL_HOLD_MS > now;
+        int num_eq = c->num == num, peer_eq = net_addr_equal(&c->peer, peer);
+        if ((live || held) && num_eq && peer_eq) {
+            same = c; /* a refresh, or the same pair bound again: allowed */
+            break;
+        }
+        if ((live || held) && (num_eq || peer_eq))
+            return live ? -EEXIST : -EBUSY;
+        if (!live && !held && !free_slot)
+            free_slot = c;
+    }
+    struct chan *c = same ? same : free_slot;
+    if (!c) {
+        int rc = a->nchans < a->capchans
+                     ? 0
+                     : grow((void **)&a->chans, &a->capchans, sizeof *a->chans,
+                            TURN_MAX_CHANNELS);
+        if (rc < 0)
+            return rc;
+        c = &a->chans[a->nchans++];
+    }
+    c->num = num;
+    c->peer = *peer;
+    c->expires = now + life_ms;
+    return 0;
 }
 
 /* ------------------------------------------------------------ relay path */
@@ -302,10 +367,20 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
         return;
     }
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    if (uv_udp_try_send(&a->relay, &b, 1, &peer->sa) >= 0)
+    int rc = uv_udp_try_send(&a->relay, &b, 1, &peer->sa);
+    if (rc >= 0) {
         ts->n_relayed++;
-    else
-        ts->n_dropped++;
+        return;
+    }
+    /* One path failing (no route, a firewall, a broadcast address) is
+     * counted and nothing else changes: the allocation keeps relaying to
+     * its other peers (coturn stops relaying for the whole allocation). */
+    ts->n_dropped++;
+    if (rc != UV_EAGAIN)
+        ts->ref.send[rc == UV_ENETUNREACH ? TURN_SEND_ENETUNREACH
+                     : rc == UV_EPERM     ? TURN_SEND_EPERM
+                     : rc == UV_EACCES    ? TURN_SEND_EACCES
+                                          : TURN_SEND_OTHER]++;
 }
 
 void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n)
@@ -342,6 +417,15 @@ static void resv_drop(struct turn_server *ts, struct reservation *rv)
     close(rv->fd);
     port_release(ts, rv->port);
     rv->expires = 0;
+}
+
+long turn__resv_count(struct turn_server *ts, const uint8_t user[32])
+{
+    uint64_t now = now_ms(ts);
+    long n = 0;
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
+        n += ts->resv[i].expires > now && memcmp(ts->resv[i].user, user, 32) == 0;
+    return n;
 }
 
 /* Drops expired reservations (all of them when `all`). */
@@ -481,6 +565,7 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
             port_take(ts, slot->port);
             memcpy(a->token, t, 8);
             a->has_token = 1;
+            a->made = slot;
         } else {
             close(fd2);
         }
@@ -529,15 +614,27 @@ void turn__alloc_sweep(struct turn_server *ts, uint64_t now)
             turn__alloc_close(a);
             continue;
         }
-        size_t k = 0;
+        uint8_t k = 0;
         for (size_t i = 0; i < a->nperms; i++)
             if (a->perms[i].expires > now)
                 a->perms[k++] = a->perms[i];
         a->nperms = k;
         k = 0;
+        /* Expired channels stay, unusable, for the hold (turn__chan_bind). */
         for (size_t i = 0; i < a->nchans; i++)
-            if (a->chans[i].expires > now)
+            if (a->chans[i].expires + TURN_CHANNEL_HOLD_MS > now)
                 a->chans[k++] = a->chans[i];
         a->nchans = k;
+        /* An allocation gone idle gives its tables back. */
+        if (!a->nperms && a->perms) {
+            free(a->perms);
+            a->perms = NULL;
+            a->capperms = 0;
+        }
+        if (!a->nchans && a->chans) {
+            free(a->chans);
+            a->chans = NULL;
+            a->capchans = 0;
+        }
     }
 }

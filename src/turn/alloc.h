@@ -19,6 +19,7 @@
 
 struct perm {
     uint8_t v6;
+    uint8_t own; /* one of the server's own addresses: ports re-checked */
     uint8_t ip[16];
     uint64_t expires;
 };
@@ -45,10 +46,18 @@ struct alloc {
     uint8_t alloc_tid[STUN_TID_LEN];
     uint8_t token[8];
     int has_token;
+    /* The EVEN-PORT R reservation this allocation made (a->token), dropped
+     * with it if still unused: one reservation per client 5-tuple at most,
+     * since a 5-tuple has one allocation. */
+    struct reservation *made;
     int closing;
-    size_t nperms, nchans;
-    struct perm perms[TURN_MAX_PERMS];
-    struct chan chans[TURN_MAX_CHANNELS];
+    /* Grown on demand (2, 4, ... up to TURN_MAX_PERMS and
+     * TURN_MAX_CHANNELS) and given back when empty: an idle allocation
+     * holds neither. Pointers into them do not survive a turn__perm_set()
+     * or turn__chan_bind(). */
+    uint8_t nperms, capperms, nchans, capchans;
+    struct perm *perms;
+    struct chan *chans;
     struct bucket up, down;
 };
 
@@ -99,12 +108,25 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now);
  * free slots plus the expired ones. */
 size_t turn__perm_room(const struct alloc *a, uint64_t now);
 
+/* Binds num to peer for life_ms, or refreshes that binding. A number or a
+ * peer stays held for TURN_CHANNEL_HOLD_MS after its binding expired
+ * (RFC 8656 section 12): only the same pair may be bound again meanwhile.
+ * Uses a's channel table only (no server, no clock), so it is unit-tested
+ * alone. Returns 0; -EEXIST when num or peer is in a live binding with
+ * another; -EBUSY when held after expiry; -ENOSPC (TURN_MAX_CHANNELS) or
+ * -ENOMEM. */
+int turn__chan_bind(struct alloc *a, uint16_t num, const union net_addr *peer, uint64_t now,
+                    uint64_t life_ms);
+
 /* The live channel with that number, or bound to that peer, or NULL. */
 struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now);
 struct chan *turn__chan_by_peer(struct alloc *a, const union net_addr *peer, uint64_t now);
 
 /* The live reservation with that 8-byte token, or NULL. */
 struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token);
+
+/* The live reservations made by the user with that hash. */
+long turn__resv_count(struct turn_server *ts, const uint8_t user[32]);
 
 /* Drops expired reservations (all of them when `all`). */
 void turn__resv_sweep(struct turn_server *ts, int all);

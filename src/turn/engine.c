@@ -4,6 +4,7 @@
 #include "turn/engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/resolve.h"
@@ -40,24 +41,46 @@ static void turn_engine_reload(void *state)
     turn_server_reload_tls(state);
 }
 
+static void policy_metrics(const struct turn_server *ts, struct metrics_out *m)
+{
+    int64_t resv = 0;
+    uint64_t now = uv_now(ts->loop);
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
+        resv += ts->resv[i].expires > now;
+    metrics_gauge(m, "t9phone_turn_reservations", "EVEN-PORT reservations held now", NULL,
+                  resv);
+    for (int v = TURN_PEER_OK + 1; v < TURN_PEER_NVERDICTS; v++) {
+        char l[48];
+        snprintf(l, sizeof l, "reason=\"%s\"", turn_peer_verdict_name(v));
+        metrics_counter(m, "t9phone_turn_peer_refusals_total",
+                        "peers refused by the peer policy (CreatePermission, ChannelBind, "
+                        "Send indications), by reason", l, ts->ref.peer[v]);
+    }
+    static const char *const send[TURN_SEND_NKINDS] = {
+        "error=\"enetunreach\"", "error=\"eperm\"", "error=\"eacces\"", "error=\"other\"",
+    };
+    for (int i = 0; i < TURN_SEND_NKINDS; i++)
+        metrics_counter(m, "t9phone_turn_send_errors_total",
+                        "datagrams a relay socket could not send, by error (the allocation "
+                        "keeps relaying)", send[i], ts->ref.send[i]);
+    static const char help[] = "TURN requests refused by a bound or a rule, by cause";
+    metrics_counter(m, "t9phone_turn_policy_refusals_total", help, "cause=\"rest_ttl\"",
+                    ts->ref.rest_ttl);
+    metrics_counter(m, "t9phone_turn_policy_refusals_total", help,
+                    "cause=\"reservation_quota\"", ts->ref.resv_quota);
+    metrics_counter(m, "t9phone_turn_policy_refusals_total", help, "cause=\"channel_range\"",
+                    ts->ref.chan_range);
+    metrics_counter(m, "t9phone_turn_policy_refusals_total", help, "cause=\"channel_held\"",
+                    ts->ref.chan_held);
+}
+
+/* The server's own families (turn_server_metrics), then issue 12's
+ * refusal and error counters, each family written whole. */
 static void turn_engine_metrics(void *state, struct metrics_out *m)
 {
     const struct turn_server *ts = state;
-    metrics_gauge(m, "t9phone_turn_allocations", "TURN allocations open now", NULL,
-                  (int64_t)ts->nallocs);
-    metrics_gauge(m, "t9phone_turn_connections", "TURN TCP and TLS client connections open now",
-                  NULL, (int64_t)ts->nconns);
-    metrics_counter(m, "t9phone_turn_allocations_total", "TURN allocations made since start",
-                    NULL, ts->n_alloc);
-    metrics_counter(m, "t9phone_turn_relayed_packets_total",
-                    "packets relayed in either direction", NULL, ts->n_relayed);
-    metrics_counter(m, "t9phone_turn_dropped_packets_total",
-                    "relayed packets dropped (no permission, full buffer, rate limit)", NULL,
-                    ts->n_dropped);
-    metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
-                    "cause=\"auth\"", ts->n_auth_fail);
-    metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
-                    "cause=\"peer\"", ts->n_denied);
+    turn_server_metrics(ts, m);
+    policy_metrics(ts, m);
 }
 
 const struct engine turn_engine = {

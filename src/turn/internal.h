@@ -60,6 +60,10 @@
 #define TURN_RX_SIZE (65536 + TURN_HEADROOM + TURN_TAILROOM)
 #define TURN_TX_SIZE 2048
 #define TURN_BIND_TRIES 64
+#define TURN_OWN_REFRESH_MS 60000  /* the host's addresses re-read */
+#define TURN_CHANNEL_MAX_RFC8656 0x4FFF /* TURN_CHANNEL_MAX (stun.h) is RFC 5766's */
+#define TURN_CHANNEL_HOLD_MS 300000 /* RFC 8656: an expired binding's number
+                                     * and peer are not rebound for 5 min */
 
 struct alloc; /* turn/alloc.h */
 
@@ -83,10 +87,24 @@ struct bucket {
  * so that nobody else can take it before the RTCP allocation comes. */
 struct reservation {
     uint8_t token[8];
+    uint8_t user[32]; /* who made it: it counts against their user-quota */
     uint16_t port;
     uint8_t v6;
     int fd;
     uint64_t expires; /* 0: free slot */
+};
+
+/* Issue 12's aggregate counters: every refusal by reason and every send
+ * error of a relay socket (never per client). */
+enum { TURN_SEND_ENETUNREACH, TURN_SEND_EPERM, TURN_SEND_EACCES, TURN_SEND_OTHER,
+       TURN_SEND_NKINDS };
+struct turn_refusals {
+    uint64_t peer[TURN_PEER_NVERDICTS]; /* by enum turn_peer_verdict */
+    uint64_t send[TURN_SEND_NKINDS];
+    uint64_t rest_ttl;    /* REST expiry beyond max-rest-ttl */
+    uint64_t resv_quota;  /* EVEN-PORT R over user-quota */
+    uint64_t chan_range;  /* channel number outside the accepted range */
+    uint64_t chan_held;   /* channel number or peer still held after expiry */
 };
 
 struct turn_server {
@@ -118,6 +136,12 @@ struct turn_server {
     /* counters (logged and in /metrics, never per client) */
     uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
     uint64_t n_key_cached; /* requests on an allocation checked against its key */
+    struct turn_refusals ref;
+    /* own addresses: the configured ones (o.own, o.policy.nown at start)
+     * and the host's interfaces, re-read every TURN_OWN_REFRESH_MS */
+    struct turn_ip_range *own_all;
+    size_t nown_cfg;
+    uint64_t own_read;
     uint64_t last_stats;
     /* buffers */
     uint8_t tx[TURN_TX_SIZE];

@@ -152,8 +152,12 @@ static int authenticate(struct req *r)
                 continue;
             turn_ltc_key(user, u->len, ts->o.realm, pw, (size_t)pl, r->keybuf);
             explicit_bzero(pw, sizeof pw);
-            if (verify_key(r, r->keybuf))
-                ok = expiry >= (int64_t)time(NULL) ? 1 : -1;
+            if (!verify_key(r, r->keybuf))
+                continue;
+            /* Expired, or (max-rest-ttl) valid for longer than allowed. */
+            int rc = turn_rest_check(expiry, (int64_t)time(NULL), ts->o.max_rest_ttl);
+            ts->ref.rest_ttl += rc == -ERANGE;
+            ok = rc == 0 ? 1 : -1;
         }
     }
     if (!ok && ts->auth.lookup_ha1 && ts->auth.lookup_ha1(ts->auth.ctx, user, r->keybuf) == 0 &&
@@ -194,8 +198,18 @@ static void handle_send(struct req *r)
         return;
     union net_addr peer;
     net_addr_copy(&peer, (struct sockaddr *)&ss);
-    if (!turn__perm_find(a, &peer, now_ms(r->ts))) {
+    struct perm *pm = turn__perm_find(a, &peer, now_ms(r->ts));
+    if (!pm) {
         r->ts->n_dropped++;
+        return;
+    }
+    /* A permission covers every port of its address: for one of the
+     * server's own addresses (relay-to-relay) only the relay ports go. */
+    enum turn_peer_verdict v = pm->own ? turn_peer_check(&r->ts->o.policy, &peer.sa)
+                                       : TURN_PEER_OK;
+    if (v != TURN_PEER_OK) {
+        r->ts->n_dropped++;
+        r->ts->ref.peer[v]++;
         return;
     }
     turn__alloc_relay(a, &peer, d->val, d->len);
@@ -286,14 +300,23 @@ static void handle_allocate(struct req *r)
         return;
     }
     if (ts->o.total_quota && (long)ts->nallocs >= ts->o.total_quota) {
+        ts->n_quota++;
         reply_error(r, 486);
         return;
     }
+    int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
     if (ts->o.user_quota) {
-        long n = 0;
+        /* The user's allocations and live EVEN-PORT reservations; this
+         * request adds one allocation, and one reservation with R, and a
+         * reservation of this user that it takes over stops counting. */
+        long n = turn__resv_count(ts, r->user);
         for (struct alloc *x = ts->allocs; x; x = x->next)
             n += memcmp(x->user, r->user, 32) == 0;
-        if (n >= ts->o.user_quota) {
+        if (rv && memcmp(rv->user, r->user, 32) == 0)
+            n--;
+        if (n + 1 + reserve > ts->o.user_quota) {
+            ts->n_quota++;
+            ts->ref.resv_quota += reserve && n + 1 <= ts->o.user_quota;
             reply_error(r, 486);
             return;
         }
@@ -302,13 +325,14 @@ static void handle_allocate(struct req *r)
     uint32_t life = lifetime_for(ts, m, &zero);
     if (zero)
         life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME : ts->o.max_lifetime;
-    int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
     struct alloc *a =
         turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
     if (!a) {
         reply_error(r, 508);
         return;
     }
+    if (a->made)
+        memcpy(a->made->user, r->user, 32); /* counted against user-quota */
     a->client = *r->from;
     a->expires = now_ms(ts) + life * 1000ULL;
     memcpy(a->user, r->user, 32);
@@ -383,8 +407,10 @@ static int peer_check(struct req *r, struct alloc *a, const struct stun_attr *pa
         reply_error(r, 443);
         return -1;
     }
-    if (!turn_peer_allowed(&r->ts->o.policy, &peer->sa)) {
+    enum turn_peer_verdict v = turn_peer_check(&r->ts->o.policy, &peer->sa);
+    if (v != TURN_PEER_OK) {
         r->ts->n_denied++;
+        r->ts->ref.peer[v]++;
         reply_error(r, 403);
         return -1;
     }
@@ -462,7 +488,10 @@ static void handle_channel_bind(struct req *r)
         return;
     }
     uint16_t num = (uint16_t)(v >> 16);
-    if (num < TURN_CHANNEL_MIN || num > TURN_CHANNEL_MAX) {
+    /* RFC 8656 narrowed RFC 5766's 0x4000-0x7FFF to 0x4000-0x4FFF. */
+    uint16_t top = r->ts->o.rfc5766_channels ? TURN_CHANNEL_MAX : TURN_CHANNEL_MAX_RFC8656;
+    if (num < TURN_CHANNEL_MIN || num > top) {
+        r->ts->ref.chan_range++;
         reply_error(r, 400);
         return;
     }
@@ -470,31 +499,23 @@ static void handle_channel_bind(struct req *r)
     if (peer_check(r, a, stun_find(r->m, STUN_A_XOR_PEER_ADDRESS), &peer) < 0)
         return;
     uint64_t now = now_ms(r->ts);
-    struct chan *by_num = turn__chan_by_num(a, num, now);
-    struct chan *by_peer = turn__chan_by_peer(a, &peer, now);
-    if ((by_num && !net_addr_equal(&by_num->peer, &peer)) || (by_peer && by_peer->num != num)) {
-        reply_error(r, 400);
-        return;
-    }
-    /* Check every refusal before changing anything. */
-    struct chan *ch = by_num;
-    int grow = 0;
-    for (size_t i = 0; i < a->nchans && !ch; i++)
-        if (a->chans[i].expires <= now)
-            ch = &a->chans[i]; /* reuse an expired slot before growing */
-    if (!ch && a->nchans < TURN_MAX_CHANNELS)
-        grow = 1;
-    int perm_ok = turn__perm_find(a, &peer, 0) != NULL || turn__perm_room(a, now) > 0;
-    if ((!ch && !grow) || !perm_ok) {
+    /* Check every refusal before changing anything: room for the
+     * permission first, then the binding, then the permission. */
+    if (!turn__perm_find(a, &peer, 0) && turn__perm_room(a, now) == 0) {
         reply_error(r, 508);
         return;
     }
-    if (grow)
-        ch = &a->chans[a->nchans++];
-    ch->num = num;
-    ch->peer = peer;
-    ch->expires = now + r->ts->o.channel_lifetime * 1000ULL;
-    turn__perm_set(a, &peer, now);
+    int rc = turn__chan_bind(a, num, &peer, now, r->ts->o.channel_lifetime * 1000ULL);
+    if (rc == -EEXIST || rc == -EBUSY) {
+        if (rc == -EBUSY)
+            r->ts->ref.chan_held++;
+        reply_error(r, 400);
+        return;
+    }
+    if (rc < 0 || turn__perm_set(a, &peer, now) < 0) {
+        reply_error(r, 508);
+        return;
+    }
     struct stun_builder b;
     reply_start(r, &b, STUN_SUCCESS);
     reply_send(r, &b);

@@ -5,6 +5,7 @@
 #include "turn/server.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 static void server_free(struct turn_server *ts)
 {
     turn_opts_free(&ts->o);
+    free(ts->own_all);
     if (ts->own_tls)
         tls_server_free(ts->tls);
     explicit_bzero(ts->nonce_secret, sizeof ts->nonce_secret);
@@ -56,6 +58,34 @@ static void on_conn_gone(struct turn_server *ts, struct net_conn *c)
         turn__alloc_close(a);
 }
 
+/* ------------------------------------------------------------ own addresses */
+
+/* Every address of the host's interfaces is "own" (a relay bound to one
+ * address must not reach services on the others), beside the configured
+ * listening, relay and external ones. Read at start and every
+ * TURN_OWN_REFRESH_MS, since addresses come and go; a failed read keeps
+ * the previous list. */
+static void own_refresh(struct turn_server *ts)
+{
+    ts->own_read = now_ms(ts);
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) < 0)
+        return;
+    size_t nif = turn_peer_own_from_ifaddrs(ifa, NULL, 0);
+    size_t n = ts->nown_cfg + nif;
+    struct turn_ip_range *r = calloc(n ? n : 1, sizeof *r);
+    if (r) {
+        if (ts->nown_cfg)
+            memcpy(r, ts->o.own, ts->nown_cfg * sizeof *r);
+        turn_peer_own_from_ifaddrs(ifa, r + ts->nown_cfg, nif);
+        free(ts->own_all);
+        ts->own_all = r;
+        ts->o.policy.own = r;
+        ts->o.policy.nown = n;
+    }
+    freeifaddrs(ifa);
+}
+
 /* ------------------------------------------------------------ timers */
 
 static void on_sweep(uv_timer_t *t)
@@ -64,6 +94,8 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = now_ms(ts);
     turn__alloc_sweep(ts, now);
     turn__resv_sweep(ts, 0);
+    if (now - ts->own_read >= TURN_OWN_REFRESH_MS)
+        own_refresh(ts);
     if (now - ts->last_stats >= 3600 * 1000ULL) {
         ts->last_stats = now;
         const struct net_conn_stats *cs = net_conns_stats(ts->net);
@@ -155,6 +187,8 @@ static int server_run(struct turn_server *ts, struct turn_server **out, char *er
 {
     if (!ts->tls && ts->o.want_tls)
         log_warn("turn", "no TLS listener: cert and pkey are not both set");
+    ts->nown_cfg = ts->o.policy.nown;
+    own_refresh(ts);
     uv_timer_init(ts->loop, &ts->sweep);
     ts->sweep.data = ts;
     turn__handle_ref(ts);

@@ -170,3 +170,290 @@ def test_tls_renegotiation_refused(t9server, tmp_path):
     with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as raw:
         with ctx.wrap_socket(raw) as t:
             assert t.version() == "TLSv1.2"
+
+
+# ----------------------------------------------------------------- relay-to-relay
+
+
+def counters(srv, family, label):
+    """{label value: count} of one labelled counter family in /metrics."""
+    out = {}
+    for k, v in srv.metrics().items():
+        if k.startswith(family + "{"):
+            out[k.split(f'{label}="')[1].split('"')[0]] = int(v)
+    return out
+
+
+def sync(s):
+    """A Binding round trip on the session's socket: the server has handled
+    everything this socket sent before (one socket, one loop, in order)."""
+    _, cls, _, _ = s.c.request(build(1, 0, []))
+    assert cls == 2
+
+
+def recv_data_indication(s):
+    """The next Data indication on a session's socket (other messages skipped)."""
+    for _ in range(20):
+        resp, _ = s.c.s.recvfrom(4096)
+        if resp[0] & 0xC0:  # ChannelData
+            return "chan", resp[4:4 + struct.unpack("!H", resp[2:4])[0]], None
+        method, cls, tid, a = parse(resp)
+        if (method, cls) == (7, 1):
+            return "data", a[0x0013][0], a[0x0012][0]
+    raise AssertionError("no Data indication")
+
+
+def relay_args(extra=()):
+    """Relay on 127.0.0.1 without allow-loopback-peers, the listening port outside
+    the relay range."""
+    while True:
+        port, tls_port, args = policy_args(extra=extra)
+        lo = int(next(a for a in args if a.startswith("--min-port=")).split("=")[1])
+        if not lo <= port <= lo + 400 and not lo <= tls_port <= lo + 400:
+            return port, tls_port, lo, args
+
+
+def test_relay_to_relay_between_two_allocations(t9server):
+    port, _, lo, args = relay_args()
+    srv = t9server(args)
+    a, b = Session(port, user="alice"), Session(port, user="bob")
+    victim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    victim.bind(("127.0.0.1", 0))
+    vport = victim.getsockname()[1]
+    try:
+        ra, rb = relayed(a.alloc_attrs), relayed(b.alloc_attrs)
+        assert ra[0] == rb[0] == "127.0.0.1" and lo <= ra[1] <= lo + 400
+        # Each creates a permission for the other's relayed address (loopback and own,
+        # allowed only as a relayed transport address of this server).
+        assert a.perm(*rb) == 200
+        assert b.perm(*ra) == 200
+        # Nothing else of the server's own: its TURN port, a port outside the range.
+        assert a.perm("127.0.0.1", port) == 403
+        if not lo <= vport <= lo + 400:
+            assert a.perm("127.0.0.1", vport) == 403
+        # A -> B by Send indication: B gets a Data indication from A's relayed address.
+        tid = os.urandom(12)
+        a.c.s.sendto(build(6, 1, [(0x0012, xor_addr(*rb, tid)), (0x0013, b"a-to-b")],
+                           tid=tid), a.c.addr)
+        kind, data, _ = recv_data_indication(b)
+        assert (kind, data) == ("data", b"a-to-b")
+        # B -> A over a channel: A gets it.
+        tid = os.urandom(12)
+        _, cls, _, at = b.c.authed(9, [(0x000C, b"\x40\x00\0\0"), (0x0012, xor_addr(*ra, tid))],
+                                   b.user, b.key, b.nonce, tid=tid)
+        assert cls == 2, error_code(at)
+        b.c.s.sendto(b"\x40\x00\x00\x06b-to-a", b.c.addr)
+        kind, data, _ = recv_data_indication(a)
+        assert (kind, data) == ("data", b"b-to-a")
+        # A's permission for 127.0.0.1 (B's relayed address) does not reach a port
+        # outside the relay range: the Send indication is dropped and counted.
+        before = peer_refusals(srv)
+        if not lo <= vport <= lo + 400:
+            tid = os.urandom(12)
+            a.c.s.sendto(build(6, 1, [(0x0012, xor_addr("127.0.0.1", vport, tid)),
+                                      (0x0013, b"probe")], tid=tid), a.c.addr)
+            sync(a)
+            victim.settimeout(0.3)
+            with pytest.raises(socket.timeout):
+                victim.recvfrom(2048)
+            after = peer_refusals(srv)
+            assert sum(after.values()) == sum(before.values()) + 1, (before, after)
+    finally:
+        a.close()
+        b.close()
+        victim.close()
+
+
+# ----------------------------------------------------------------- max-rest-ttl
+
+
+def test_max_rest_ttl_refuses_far_expiry(t9server):
+    port, _, args = policy_args(extra=["--max-rest-ttl=3600"])
+    srv = t9server(args)
+    ok = Session(port, ttl=600)  # within the bound
+    ok.close()
+    for expiry in (int(time.time()) + 7200, 999999999999999999):
+        c = Client(port)
+        try:
+            user, pw = rest_credential(SECRET, expiry)
+            (_, cls, _, a), _ = c.allocate(user, ltc_key(user, pw))
+            assert cls == 3 and error_code(a) == 401, expiry
+        finally:
+            c.close()
+    assert counters(srv, "t9phone_turn_policy_refusals_total", "cause")["rest_ttl"] == 2
+
+
+def test_without_max_rest_ttl_far_expiry_works(t9server):
+    """The default keeps coturn's behaviour."""
+    port, _, args = policy_args()
+    t9server(args)
+    c = Client(port)
+    try:
+        user, pw = rest_credential(SECRET, 999999999999999999)
+        (_, cls, _, a), _ = c.allocate(user, ltc_key(user, pw))
+        assert cls == 2, error_code(a)
+    finally:
+        c.close()
+
+
+# ----------------------------------------------------------------- send errors
+
+
+def test_send_error_counted_and_allocation_keeps_relaying(t9server):
+    """A datagram to the broadcast address fails in the kernel (EACCES: the relay
+    socket has no SO_BROADCAST; nothing leaves the host); the same allocation then
+    relays to its other peer both ways."""
+    port, _, args = policy_args(extra=["--allow-loopback-peers",
+                                       "--allowed-peer-ip=255.255.255.255"])
+    srv = t9server(args)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.settimeout(2)
+    pip, pport = peer.getsockname()
+    s = Session(port)
+    try:
+        relay = relayed(s.alloc_attrs)
+        assert s.perm("255.255.255.255", 9) == 200
+        assert s.perm(pip, pport) == 200
+        for i in range(3):
+            tid = os.urandom(12)
+            s.c.s.sendto(build(6, 1, [(0x0012, xor_addr("255.255.255.255", 9, tid)),
+                                      (0x0013, b"lost")], tid=tid), s.c.addr)
+        sync(s)
+        errs = counters(srv, "t9phone_turn_send_errors_total", "error")
+        assert sum(errs.values()) == 3, errs
+        assert errs["eacces"] == 3, errs
+        tid = os.urandom(12)
+        s.c.s.sendto(build(6, 1, [(0x0012, xor_addr(pip, pport, tid)), (0x0013, b"still")],
+                           tid=tid), s.c.addr)
+        data, src = peer.recvfrom(2048)
+        assert data == b"still" and src == relay
+        peer.sendto(b"back", relay)
+        kind, data, _ = recv_data_indication(s)
+        assert data == b"back"
+    finally:
+        s.close()
+        peer.close()
+
+
+# ----------------------------------------------------------------- channels
+
+
+def chan_bind(s, num, ip, port):
+    tid = os.urandom(12)
+    _, cls, _, a = s.c.authed(9, [(0x000C, struct.pack("!HH", num, 0)),
+                                  (0x0012, xor_peer(ip, port, tid))],
+                              s.user, s.key, s.nonce, tid=tid)
+    return 200 if cls == 2 else error_code(a)
+
+
+def test_channel_numbers_rfc8656_range_and_hold(t9server):
+    port, _, args = policy_args(extra=["--channel-lifetime=1"])
+    args = [x for x in args if x != "--rfc5766-channel-numbers"]
+    srv = t9server(args)
+    s = Session(port)
+    try:
+        assert chan_bind(s, 0x3FFF, "93.184.216.1", 5000) == 400
+        assert chan_bind(s, 0x5000, "93.184.216.1", 5000) == 400
+        assert chan_bind(s, 0x7FFF, "93.184.216.1", 5000) == 400
+        assert chan_bind(s, 0x4FFF, "93.184.216.1", 5000) == 200
+        assert chan_bind(s, 0x4000, "93.184.216.2", 5000) == 200
+        # Live: the number or the peer in another binding.
+        assert chan_bind(s, 0x4000, "93.184.216.3", 5000) == 400
+        assert chan_bind(s, 0x4001, "93.184.216.2", 5000) == 400
+        time.sleep(2.5)  # both bindings expired (lifetime 1 s), the 5-minute hold runs
+        assert chan_bind(s, 0x4000, "93.184.216.3", 5000) == 400
+        assert chan_bind(s, 0x4001, "93.184.216.2", 5000) == 400
+        assert chan_bind(s, 0x4000, "93.184.216.2", 5000) == 200  # the same pair again
+        assert chan_bind(s, 0x4002, "93.184.216.4", 5000) == 200  # new number, new peer
+    finally:
+        s.close()
+    c = counters(srv, "t9phone_turn_policy_refusals_total", "cause")
+    assert c["channel_range"] == 3 and c["channel_held"] == 2, c
+
+
+def test_channel_numbers_rfc5766_key(t9server):
+    port, _, args = policy_args()  # turn_args() gives --rfc5766-channel-numbers
+    assert "--rfc5766-channel-numbers" in args
+    t9server(args)
+    s = Session(port)
+    try:
+        assert chan_bind(s, 0x7FFF, "93.184.216.1", 5000) == 200
+        assert chan_bind(s, 0x5000, "93.184.216.2", 5000) == 200
+        assert chan_bind(s, 0x8000, "93.184.216.3", 5000) == 400
+    finally:
+        s.close()
+
+
+# ----------------------------------------------------------------- EVEN-PORT
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_even_port_reservations_bounded(t9server):
+    """Security review M5: reservations count against user-quota, go with the
+    allocation that made them, and one user cannot pin sockets by Allocate(R)+delete."""
+    port, _, args = policy_args(extra=["--user-quota=2"])
+    srv = t9server(args)
+    s = Session(port, user="carol")
+    s.c.close()
+    # Allocate with EVEN-PORT R: an even port and a token for port+1.
+    c = Client(port)
+    user, pw = rest_credential(SECRET, int(time.time()) + 3600, "carol")
+    key = ltc_key(user, pw)
+    try:
+        (_, cls, _, a), nonce = c.allocate(user, key, [(0x0018, b"\x80")])
+        # carol holds one allocation already: with the reservation that is 3 > 2.
+        assert cls == 3 and error_code(a) == 486
+    finally:
+        c.close()
+    assert counters(srv, "t9phone_turn_policy_refusals_total", "cause")["reservation_quota"] == 1
+    dave_user, dave_pw = rest_credential(SECRET, int(time.time()) + 3600, "dave")
+    dave_key = ltc_key(dave_user, dave_pw)
+    c = Client(port)
+    try:
+        (_, cls, _, a), nonce = c.allocate(dave_user, dave_key, [(0x0018, b"\x80")])
+        assert cls == 2, error_code(a)
+        rport = relayed(a)[1]
+        assert rport % 2 == 0
+        token = a[0x0022][0]
+        assert srv.metrics()["t9phone_turn_reservations"] == 1
+        # dave is at his quota (1 allocation + 1 reservation).
+        d = Client(port)
+        try:
+            (_, cls, _, a2), _ = d.allocate(dave_user, dave_key)
+            assert cls == 3 and error_code(a2) == 486
+        finally:
+            d.close()
+        # The token, used by another user, allocates port+1; the reservation is gone.
+        e = Client(port)
+        try:
+            eu, ep = rest_credential(SECRET, int(time.time()) + 3600, "erin")
+            (_, cls, _, a3), _ = e.allocate(eu, ltc_key(eu, ep), [(0x0022, token)])
+            assert cls == 2 and relayed(a3)[1] == rport + 1
+        finally:
+            e.close()
+        assert srv.metrics()["t9phone_turn_reservations"] == 0
+        # Delete dave's allocation (Refresh 0).
+        _, cls, _, _ = c.authed(4, [(0x000D, b"\0\0\0\0")], dave_user, dave_key, nonce)
+        assert cls == 2
+    finally:
+        c.close()
+    # M5: Allocate(R) then delete, 200 times by one user: the reservation goes with
+    # each allocation, so nothing is pinned.
+    fds_before = open_fds(srv.proc.pid)
+    c = Client(port)
+    try:
+        nonce = c.challenge()
+        for i in range(200):
+            _, cls, _, a = c.authed(3, [(0x0019, b"\x11\0\0\0"), (0x0018, b"\x80")],
+                                    dave_user, dave_key, nonce)
+            assert cls == 2, (i, error_code(a))
+            _, cls, _, _ = c.authed(4, [(0x000D, b"\0\0\0\0")], dave_user, dave_key, nonce)
+            assert cls == 2
+    finally:
+        c.close()
+    assert srv.metrics()["t9phone_turn_reservations"] == 0
+    assert open_fds(srv.proc.pid) <= fds_before + 4

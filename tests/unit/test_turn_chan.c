@@ -1,0 +1,77 @@
+/*
+ * test_turn_chan.c - channel bindings of one allocation (turn__chan_bind):
+ * refresh, conflicts with live bindings, the 5-minute hold after expiry
+ * (RFC 8656 section 12), the per-allocation bound, and the table that grows
+ * on demand. Uses the allocation's channel table only, with a fake clock.
+ */
+#include "t.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "turn/alloc.h"
+
+static union net_addr peer(const char *ip, uint16_t port)
+{
+    union net_addr a;
+    memset(&a, 0, sizeof a);
+    a.in.sin_family = AF_INET;
+    a.in.sin_port = htons(port);
+    inet_pton(AF_INET, ip, &a.in.sin_addr);
+    return a;
+}
+
+TEST(turn_chan_bind_refresh_conflicts_and_hold)
+{
+    struct alloc a;
+    memset(&a, 0, sizeof a);
+    union net_addr p1 = peer("93.184.216.1", 5000), p2 = peer("93.184.216.2", 5000);
+    const uint64_t life = 600000, t0 = 1000000;
+    ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p1, t0, life), 0);
+    ASSERT_EQ(a.nchans, 1);
+    ASSERT(a.capchans >= 1 && a.capchans <= 2); /* grown on demand, not 32 slots */
+    ASSERT(turn__chan_by_num(&a, 0x4000, t0) != NULL);
+    /* A refresh of the same pair. */
+    ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p1, t0 + 1000, life), 0);
+    ASSERT_EQ(a.nchans, 1);
+    /* Live: the number to another peer, or the peer to another number. */
+    ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p2, t0 + 2000, life), -EEXIST);
+    ASSERT_EQ(turn__chan_bind(&a, 0x4001, &p1, t0 + 2000, life), -EEXIST);
+    /* Expired at t0 + 1000 + life; within the 5 minutes after: held. */
+    uint64_t expired = t0 + 1000 + life;
+    ASSERT(turn__chan_by_num(&a, 0x4000, expired) == NULL); /* no longer relays */
+    ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p2, expired, life), -EBUSY);
+    ASSERT_EQ(turn__chan_bind(&a, 0x4001, &p1, expired + 299999, life), -EBUSY);
+    /* Another number for another peer is fine meanwhile. */
+    ASSERT_EQ(turn__chan_bind(&a, 0x4002, &p2, expired, life), 0);
+    ASSERT_EQ(a.nchans, 2);
+    /* The same pair again during the hold: allowed (a late refresh). */
+    ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p1, expired + 1, 1000), 0);
+    ASSERT(turn__chan_by_num(&a, 0x4000, expired + 1) != NULL);
+    /* Expires at expired + 1001; the hold ends 300 s later exactly. */
+    uint64_t end = expired + 1001 + 300000;
+    ASSERT_EQ(turn__chan_bind(&a, 0x4001, &p1, end - 1, life), -EBUSY);
+    ASSERT_EQ(turn__chan_bind(&a, 0x4001, &p1, end, life), 0); /* slot reused */
+    ASSERT_EQ(a.nchans, 2);
+    free(a.chans);
+}
+
+TEST(turn_chan_bind_bounded_per_allocation)
+{
+    struct alloc a;
+    memset(&a, 0, sizeof a);
+    const uint64_t now = 5000;
+    for (int i = 0; i < TURN_MAX_CHANNELS; i++) {
+        union net_addr p = peer("93.184.216.9", (uint16_t)(6000 + i));
+        ASSERT_EQ(turn__chan_bind(&a, (uint16_t)(0x4000 + i), &p, now, 1000), 0);
+    }
+    ASSERT_EQ(a.nchans, TURN_MAX_CHANNELS);
+    ASSERT_EQ(a.capchans, TURN_MAX_CHANNELS);
+    union net_addr p = peer("93.184.216.9", 7000);
+    ASSERT_EQ(turn__chan_bind(&a, 0x4FFF, &p, now, 1000), -ENOSPC);
+    /* Expired but held slots are not free either; after the hold they are. */
+    ASSERT_EQ(turn__chan_bind(&a, 0x4FFF, &p, now + 1000, 1000), -ENOSPC);
+    ASSERT_EQ(turn__chan_bind(&a, 0x4FFF, &p, now + 1000 + TURN_CHANNEL_HOLD_MS, 1000), 0);
+    free(a.chans);
+}
