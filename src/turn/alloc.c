@@ -276,6 +276,46 @@ int turn__chan_bind(struct alloc *a, uint16_t num, const union net_addr *peer, u
     return 0;
 }
 
+/* ------------------------------------------------------------ relay-to-relay behind NAT */
+
+static int ip_is(const union net_addr *a, const union net_addr *b)
+{
+    size_t n, m;
+    const uint8_t *x = sa_ip(a, &n), *y = sa_ip(b, &m);
+    return a->sa.sa_family == b->sa.sa_family && memcmp(x, y, n) == 0;
+}
+
+static int in_relay_range(const struct turn_server *ts, const union net_addr *a)
+{
+    unsigned port = ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+    return port >= ts->o.min_port && port <= ts->o.max_port;
+}
+
+/* Behind 1:1 NAT (external-ip) clients know the public relayed addresses, so
+ * two relayed phones of one call name each other by them. Few NATs hairpin:
+ * such a datagram goes to the private relay address directly, and one
+ * arriving from another allocation is shown with the public address the
+ * permission was made for. `to_private` picks the direction; returns 1 when
+ * *addr was rewritten. */
+static int nat_rewrite(const struct turn_server *ts, union net_addr *addr, int to_private)
+{
+    const struct turn_opts *o = &ts->o;
+    int v6 = addr->sa.sa_family == AF_INET6;
+    if (v6 ? !o->has_relay6 : !o->has_relay4)
+        return 0;
+    const union net_addr *priv = v6 ? &o->relay6 : &o->relay4;
+    const union net_addr *pub = v6 ? &o->pub6 : &o->pub4;
+    if (ip_is(priv, pub) || !ip_is(addr, to_private ? pub : priv) || !in_relay_range(ts, addr))
+        return 0;
+    uint16_t port = v6 ? addr->in6.sin6_port : addr->in.sin_port;
+    *addr = to_private ? *priv : *pub;
+    if (v6)
+        addr->in6.sin6_port = port;
+    else
+        addr->in.sin_port = port;
+    return 1;
+}
+
 /* ------------------------------------------------------------ relay path */
 
 /* Peer -> client. The datagram sits at ts->rx + TURN_HEADROOM. */
@@ -296,6 +336,7 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         return;
     union net_addr peer;
     net_addr_copy(&peer, from);
+    nat_rewrite(ts, &peer, 0);
     uint64_t now = now_ms(ts);
     size_t n = (size_t)nread;
     if (!turn__perm_find(a, &peer, now) || !bps_ok(a, 0, n)) {
@@ -367,7 +408,9 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
         return;
     }
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int rc = uv_udp_try_send(&a->relay, &b, 1, &peer->sa);
+    union net_addr to = *peer;
+    nat_rewrite(ts, &to, 1);
+    int rc = uv_udp_try_send(&a->relay, &b, 1, &to.sa);
     if (rc >= 0) {
         ts->n_relayed++;
         return;

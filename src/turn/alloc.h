@@ -1,9 +1,9 @@
 /*
  * turn/alloc.h - TURN allocations (internal to turn/, see turn/internal.h).
  *
- * An allocation is a relay socket on a port of the relay range, with fixed
- * arrays of permissions and channels, a lifetime, and bandwidth buckets for
- * each direction. UDP clients' allocations are found by a keyed hash of
+ * An allocation is a relay socket on a port of the relay range, with small
+ * tables of permissions and channels grown on demand, a lifetime, and
+ * bandwidth buckets for each direction. UDP clients' allocations are found by a keyed hash of
  * (listener, client address); a stream client's allocation hangs off its
  * connection. This module also owns the port bitmap, the EVEN-PORT
  * reservations and the relay path in both directions.

@@ -27,8 +27,10 @@
  * the relay path (ChannelData, Send and Data indications) never allocates:
  * a datagram is received into rx with headroom, the TURN header is written
  * in front of it in place, and it is sent with uv_udp_try_send() or queued in
- * the client connection's fixed output buffers. An allocation has fixed
- * arrays of permissions and channels. Connections have a fixed read buffer.
+ * the client connection's fixed output buffers. An allocation's
+ * permissions and channels are small tables grown on demand up to their
+ * bounds and given back when empty (an idle allocation is about 530 bytes).
+ * Connections have a fixed read buffer.
  */
 #ifndef T9_TURN_INTERNAL_H
 #define T9_TURN_INTERNAL_H

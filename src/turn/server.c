@@ -109,6 +109,20 @@ static void on_sweep(uv_timer_t *t)
                                       cs->accept_errors),
                  (unsigned long long)(cs->closed_frame + cs->closed_idle + cs->closed_handshake +
                                       cs->closed_unauth));
+        /* Issue 12's refusals, so that an attack shows in the log too. */
+        const struct turn_refusals *f = &ts->ref;
+        uint64_t sends = 0;
+        for (int i = 0; i < TURN_SEND_NKINDS; i++)
+            sends += f->send[i];
+        log_info("turn", "since start: peers denied %llu own, %llu embedding IPv4, %llu "
+                         "special-purpose; %llu send errors; refused %llu REST credentials "
+                         "past max-rest-ttl, %llu reservations over user-quota, %llu channel "
+                         "numbers out of range, %llu held",
+                 (unsigned long long)f->peer[TURN_PEER_OWN],
+                 (unsigned long long)f->peer[TURN_PEER_EMBEDDED],
+                 (unsigned long long)f->peer[TURN_PEER_SPECIAL], (unsigned long long)sends,
+                 (unsigned long long)f->rest_ttl, (unsigned long long)f->resv_quota,
+                 (unsigned long long)f->chan_range, (unsigned long long)f->chan_held);
     }
 }
 

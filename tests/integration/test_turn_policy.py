@@ -457,3 +457,27 @@ def test_even_port_reservations_bounded(t9server):
         c.close()
     assert srv.metrics()["t9phone_turn_reservations"] == 0
     assert open_fds(srv.proc.pid) <= fds_before + 4
+
+
+def test_relay_to_relay_behind_nat(t9server):
+    """external-ip=public/private: the clients see public relayed addresses and name
+    each other by them; the server delivers between its own allocations directly
+    (no NAT hairpin needed) and shows the public address as the peer."""
+    port, _, lo, args = relay_args(extra=["--external-ip=203.0.113.9/127.0.0.1"])
+    t9server(args)
+    a, b = Session(port, user="alice"), Session(port, user="bob")
+    try:
+        ra, rb = relayed(a.alloc_attrs), relayed(b.alloc_attrs)
+        assert ra[0] == rb[0] == "203.0.113.9"
+        assert a.perm(*rb) == 200 and b.perm(*ra) == 200
+        assert a.perm("203.0.113.9", port) == 403  # the public address, not a relay port
+        tid = os.urandom(12)
+        a.c.s.sendto(build(6, 1, [(0x0012, xor_addr(*rb, tid)), (0x0013, b"via-nat")],
+                           tid=tid), a.c.addr)
+        resp, _ = b.c.s.recvfrom(4096)
+        method, cls, tid2, at = parse(resp)
+        assert (method, cls) == (7, 1) and at[0x0013][0] == b"via-nat"
+        assert at[0x0012][0] == xor_addr(*ra, tid2)  # from A's public relayed address
+    finally:
+        a.close()
+        b.close()

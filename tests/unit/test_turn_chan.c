@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "turn/alloc.h"
@@ -74,4 +75,48 @@ TEST(turn_chan_bind_bounded_per_allocation)
     ASSERT_EQ(turn__chan_bind(&a, 0x4FFF, &p, now + 1000, 1000), -ENOSPC);
     ASSERT_EQ(turn__chan_bind(&a, 0x4FFF, &p, now + 1000 + TURN_CHANNEL_HOLD_MS, 1000), 0);
     free(a.chans);
+}
+
+/* Permissions: the table grows 2, 4, ... up to TURN_MAX_PERMS, refuses one
+ * more, reuses an expired entry, and marks the server's own addresses (whose
+ * ports the Send path re-checks). Needs only the server's options. */
+TEST(turn_perm_table_grows_to_its_bound)
+{
+    struct turn_server *ts = calloc(1, sizeof *ts);
+    ASSERT(ts != NULL);
+    ts->o.perm_lifetime = 300;
+    struct turn_ip_range own[1];
+    ASSERT_EQ(turn_range_parse("93.184.216.40", &own[0]), 0);
+    ts->o.policy.relay = own;
+    ts->o.policy.nrelay = 1;
+    struct alloc a;
+    memset(&a, 0, sizeof a);
+    a.ts = ts;
+    const uint64_t now = 10000;
+    ASSERT_EQ(a.capperms, 0);
+    for (int i = 0; i < TURN_MAX_PERMS; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "93.184.217.%d", i);
+        union net_addr p = peer(ip, 1);
+        ASSERT_EQ(turn__perm_set(&a, &p, now), 0);
+        ASSERT(a.capperms >= a.nperms && a.capperms <= 2 * a.nperms + 2);
+    }
+    ASSERT_EQ(a.nperms, TURN_MAX_PERMS);
+    union net_addr extra = peer("93.184.216.40", 50000);
+    ASSERT_EQ(turn__perm_set(&a, &extra, now), -ENOSPC);
+    ASSERT_EQ(turn__perm_room(&a, now), 0);
+    /* The same address again is a refresh, not a new entry. */
+    union net_addr again = peer("93.184.217.3", 9);
+    ASSERT_EQ(turn__perm_set(&a, &again, now + 1000), 0); /* lives past `later` */
+    /* After the lifetime the expired entries are reused. */
+    uint64_t later = now + 300 * 1000ULL + 1;
+    ASSERT(turn__perm_room(&a, later) > 0);
+    ASSERT_EQ(turn__perm_set(&a, &extra, later), 0);
+    struct perm *pm = turn__perm_find(&a, &extra, later);
+    ASSERT(pm != NULL);
+    ASSERT_EQ(pm->own, 1);
+    ASSERT_EQ(turn__perm_find(&a, &again, later)->own, 0);
+    ASSERT_EQ(a.nperms, TURN_MAX_PERMS);
+    free(a.perms);
+    free(ts);
 }
