@@ -29,7 +29,7 @@ static uint64_t rng_next(struct turn_server *ts)
 
 /* ------------------------------------------------------------ bandwidth */
 
-static int bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
+int turn__bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
 {
     if (!rate)
         return 1;
@@ -53,9 +53,9 @@ static int bps_ok(struct alloc *a, int up, size_t n)
 {
     struct turn_server *ts = a->ts;
     uint64_t now = now_ms(ts);
-    if (!bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
+    if (!turn__bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
         return 0;
-    return bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
+    return turn__bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
 }
 
 /* ------------------------------------------------------------ allocations */
