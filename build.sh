@@ -26,12 +26,15 @@ say() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- packages
-build_pkgs=(musl-tools re2c tcl dpkg-dev gcc make ca-certificates xz-utils file)
-test_pkgs=(python3 python3-pytest coturn openssl clang)
+# Every package is named: apt runs with --no-install-recommends, so what a
+# package only recommends (gcc-12 -> libc6-dev, libclang-common-14-dev ->
+# libclang-rt-14-dev for the fuzzers' runtime) must be listed here.
+build_pkgs=(musl-tools re2c tcl dpkg-dev gcc libc6-dev make ca-certificates xz-utils file)
+test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
 
 apt_updated=0
 ensure_pkgs() {
-    local missing=()
+    local missing=() p
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
@@ -43,7 +46,23 @@ ensure_pkgs() {
         apt_updated=1
     fi
     say "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    # Test peers such as coturn ship a daemon whose service would start on
+    # install and hold its ports: a policy-rc.d that refuses every start is
+    # in place while apt runs (removed after, unless it was already there).
+    local prc=/usr/sbin/policy-rc.d own_prc=0
+    if [ ! -e "$prc" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod 0755 "$prc" && own_prc=1
+    fi
+    local rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?
+    [ $own_prc -eq 1 ] && rm -f "$prc"
+    [ $rc -eq 0 ] || die "apt-get install failed for ${missing[*]}"
+    # Where systemd runs, make sure no packaged daemon stays enabled.
+    if [ -d /run/systemd/system ]; then
+        for svc in coturn kamailio stunnel4; do
+            systemctl disable --now "$svc" >/dev/null 2>&1 || true
+        done
+    fi
 }
 
 # Source packages need deb-src entries. They are derived from the machine's own
@@ -96,8 +115,7 @@ fetch() {
                 deb) debs+=("$pkg=$ver") ;;
             esac
         done < <(pins | awk '!seen[$3]++')
-        (cd "$dl" && apt-get source -qq --download-only "${srcs[@]}" >&2 2>/dev/null) ||
-            (cd "$dl" && apt-get source -qq --download-only "${srcs[@]}" >&2) ||
+        (cd "$dl" && apt-get source -qq --download-only "${srcs[@]}" >&2) ||
             die "apt-get source failed for ${srcs[*]}"
         (cd "$dl" && apt-get download -qq "${debs[@]}" >&2) || die "apt-get download failed for ${debs[*]}"
         chmod a+r "$dl"/* 2>/dev/null || true
@@ -154,11 +172,10 @@ unit_tests() {
     make -s -j"$jobs" -f src/Makefile VARIANT=debug unit
     local log="$out/unit.log"
     set +e
-    T9_TESTDATA="$top/../shared/testdata" ASAN_OPTIONS=detect_leaks=1 \
+    T9_TESTDATA="$top/tests/vectors" ASAN_OPTIONS=detect_leaks=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$out/debug/t9phone-unit" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     set -e
-    unit_line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     return $rc
 }
 
@@ -180,28 +197,33 @@ integration_tests() {
         tests/integration "$@" 2>&1 | tee "$dlog"
     drc=${PIPESTATUS[0]}
     set -e
-    integ_line="$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1) $(grep -E '[0-9]+ (passed|failed)' "$dlog" | tail -1)"
     [ $rc -eq 0 ] && [ $drc -eq 0 ]
+}
+
+# Each runner prints one machine line, `<runner>: N passed, N failed`
+# (tests/unit/runner.c, the pytest hook in tests/integration/conftest.py);
+# the summary adds those up. A runner that failed without printing its line
+# counts as one failure, so the summary never reads clean by accident.
+sum_runner() { # log-file runner-name -> "passed failed"
+    local line
+    line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" 2>/dev/null | tail -1)
+    [ -n "$line" ] || { echo "0 1"; return; }
+    sed -E "s/^$2: ([0-9]+) passed, ([0-9]+) failed.*/\\1 \\2/" <<<"$line"
 }
 
 cmd_test() {
     variant release
     variant debug
-    local urc=0 irc=0
-    unit_line="" integ_line=""
+    local urc=0 irc=0 npass=0 nfail=0 a b pair
+    rm -f "$out/unit.log" "$out/integration.log" "$out/integration-asan.log"
     unit_tests || urc=$?
     integration_tests "$@" || irc=$?
-    # Counts from each runner's closing line; a runner that failed without
-    # saying how many counts as one failure, so the summary never reads clean.
-    local up uf ip if_
-    up=$(sed -n 's/^unit: \([0-9]*\) passed.*/\1/p' <<<"$unit_line")
-    uf=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$unit_line")
-    ip=$( (grep -oE '[0-9]+ passed' <<<"$integ_line" || true) | awk '{s += $1} END {print s + 0}')
-    if_=$( (grep -oE '[0-9]+ (failed|errors?)' <<<"$integ_line" || true) | awk '{s += $1} END {print s + 0}')
-    up=${up:-0} uf=${uf:-0}
-    if [ $urc -ne 0 ] && [ "$uf" -eq 0 ]; then uf=1; fi
-    if [ $irc -ne 0 ] && [ "$if_" -eq 0 ]; then if_=1; fi
-    echo "t9phone: $((up + ip)) passed, $((uf + if_)) failed"
+    for pair in "unit.log unit" "integration.log integration" "integration-asan.log integration"; do
+        read -r a b <<<"$(sum_runner "$out/${pair% *}" "${pair#* }")"
+        npass=$((npass + a)) nfail=$((nfail + b))
+    done
+    if [ $((urc + irc)) -ne 0 ] && [ $nfail -eq 0 ]; then nfail=1; fi
+    echo "t9phone: $npass passed, $nfail failed"
     [ $urc -eq 0 ] && [ $irc -eq 0 ]
 }
 

@@ -16,16 +16,16 @@
 #include "cli/admin.h"
 #include "core/core.h"
 #include "core/errors.h"
-#include "core/maint.h"
-#include "core/resolve.h"
 #include "core/sipcred.h"
 #include "crypto/hash.h"
 #include "crypto/secretbox.h"
-#include "net/http.h"
-#include "portal/portal.h"
+#include "base/engine.h"
+#include "net/tls.h"
+#include "ops/maint.h"
+#include "ops/metrics.h"
+#include "portal/engine.h"
 #include "store/db.h"
-#include "turn/config.h"
-#include "turn/server.h"
+#include "turn/engine.h"
 #include "buildinfo.h"
 
 #include <arpa/inet.h>
@@ -35,6 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -58,17 +61,9 @@ static const struct config_key main_config_keys[] = {
       "outside the data volume" },
     { "log-level", CONFIG_ENUM, "info", 0, 0, "debug|info|warn|error", 0, "minimum log level" },
     { "log-format", CONFIG_ENUM, "text", 0, 0, "text|json", 0, "log lines as text or JSON" },
-    { "portal-ip", CONFIG_STRING, "127.0.0.1", 0, 0, NULL, 0, "portal listen address" },
-    { "portal-port", CONFIG_INT, "8080", 1, 65535, NULL, 0, "portal HTTP port" },
-    { "portal-max-connections", CONFIG_INT, "512", 1, 65535, NULL, 0,
-      "open portal connections at most; more are closed at once" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
-static const struct config_key *const main_tables[] = {
-    main_config_keys,
-    turn_config_keys,
-};
 
 /* ------------------------------------------------------------ config */
 
@@ -79,7 +74,28 @@ struct cmdline {
     char *pos[16];  /* the command's own words (admin options included) */
     int nflags;
     char *flags[64]; /* --key=value configuration flags, in order */
+    int masked;      /* secrets given as flags, now masked in argv */
 };
+
+/* coturn's users pass static-auth-secret on the command line, so it keeps
+ * working there; but /proc/PID/cmdline is readable by every local user, so
+ * the value is overwritten in place (the config holds its own copy) and
+ * start-up warns. Returns 1 when it masked something. */
+static int main_mask_secret(const config_t *cfg, char *flag)
+{
+    char key[128];
+    char *eq = strchr(flag, '=');
+    size_t kl = eq ? (size_t)(eq - flag) - 2 : 0;
+    if (!eq || kl == 0 || kl >= sizeof key)
+        return 0;
+    memcpy(key, flag + 2, kl);
+    key[kl] = '\0';
+    if (!(config_key_flags(cfg, key) & CONFIG_SECRET))
+        return 0;
+    for (char *p = eq + 1; *p; p++)
+        *p = '*';
+    return 1;
+}
 
 static int main_is_admin(const char *cmd)
 {
@@ -151,6 +167,7 @@ static int main_parse_args(int argc, char **argv, struct cmdline *cl, config_t *
             fprintf(stderr, "t9phone: %s\n", err);
             return -EINVAL;
         }
+        cl->masked += main_mask_secret(cfg, cl->flags[i]);
     }
     return 0;
 }
@@ -191,6 +208,13 @@ static int main_load_secret_key(const config_t *cfg, uint8_t key[SECRETBOX_KEY_L
         log_error("main", "secret-key-file path is too long");
         return -ENAMETOOLONG;
     }
+    struct stat kst;
+    if (stat(path, &kst) == 0 && (kst.st_mode & 077)) {
+        log_error("main", "secret-key-file %s has mode %04o: it must not be readable or "
+                  "writable by group or others (chmod 600 it)", path,
+                  (unsigned)(kst.st_mode & 07777));
+        return -EPERM;
+    }
     int rc = secretbox_key_load(path, key, &created);
     if (rc == -EINVAL) {
         log_error("main", "secret-key-file %s is not a 32-byte key (64 hex digits or 32 raw bytes)",
@@ -208,6 +232,34 @@ static int main_load_secret_key(const config_t *cfg, uint8_t key[SECRETBOX_KEY_L
     return 0;
 }
 
+/* Secrets must not outlive the process in a core dump: none is written
+ * (RLIMIT_CORE 0, and not dumpable, which also keeps other users' ptrace
+ * and /proc/PID/mem away), and the key lives in its own page marked
+ * MADV_DONTDUMP in case a dump is forced anyway. */
+static void main_no_dumps(void)
+{
+    struct rlimit rl = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static uint8_t *main_key_page(void)
+{
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, 4096, MADV_DONTDUMP);
+    return p;
+}
+
+static void main_key_free(uint8_t *key)
+{
+    if (!key)
+        return;
+    crypto_wipe(key, SECRETBOX_KEY_LEN);
+    munmap(key, 4096);
+}
+
 static int main_db_path(const config_t *cfg, char *out, size_t n)
 {
     int w = snprintf(out, n, "%s/t9phone.db", config_str(cfg, "data-dir"));
@@ -216,16 +268,37 @@ static int main_db_path(const config_t *cfg, char *out, size_t n)
 
 /* ------------------------------------------------------------ serve */
 
+/* The engines, started in this order and stopped in the reverse one. */
+static const struct engine *const main_engines[] = {
+    &maint_engine,
+    &portal_engine,
+    &turn_engine,
+    &metrics_engine,
+};
+#define MAIN_NENGINES (sizeof main_engines / sizeof main_engines[0])
+
+/* main's own keys first, then every engine's, so that the loader and
+ * `t9phone keys` see them all. Returns the number of tables. */
+static size_t main_key_tables(const struct config_key *out[1 + MAIN_NENGINES])
+{
+    size_t n = 0;
+    out[n++] = main_config_keys;
+    for (size_t i = 0; i < MAIN_NENGINES; i++)
+        if (main_engines[i]->keys)
+            out[n++] = main_engines[i]->keys;
+    return n;
+}
+
 struct app {
     uv_loop_t *loop;
     const config_t *cfg;
     struct store *st;
-    uint8_t key[SECRETBOX_KEY_LEN];
+    uint8_t *key; /* SECRETBOX_KEY_LEN bytes in a page of its own (main_key_page) */
     struct core_cfg core;
-    uv_timer_t maint;
-    struct portal portal;
-    struct http_server *http;
-    struct turn_server *turn;
+    struct tls_server *tls;
+    struct engine_env env;
+    void *states[MAIN_NENGINES];
+    size_t nstarted;
     uv_signal_t sig_term, sig_int, sig_hup;
     int stopping;
     int pending_stops;
@@ -233,7 +306,6 @@ struct app {
 
 static void app_close_signals(struct app *a)
 {
-    uv_close((uv_handle_t *)&a->maint, NULL);
     uv_close((uv_handle_t *)&a->sig_term, NULL);
     uv_close((uv_handle_t *)&a->sig_int, NULL);
     uv_close((uv_handle_t *)&a->sig_hup, NULL);
@@ -246,6 +318,9 @@ static void app_engine_stopped(void *arg)
         app_close_signals(a);
 }
 
+/* The one way down, for SIGTERM and for a failed start alike: the started
+ * engines are asked to stop, last started first; the signal handles close
+ * once every engine has reported, and uv_run then returns. */
 static void app_stop(struct app *a)
 {
     if (a->stopping)
@@ -253,15 +328,13 @@ static void app_stop(struct app *a)
     a->stopping = 1;
     log_info("main", "stopping");
     a->pending_stops = 1; /* held until every engine's stop has been asked */
-    if (a->http) {
+    for (size_t i = a->nstarted; i-- > 0;) {
+        void *st = a->states[i];
+        if (!st)
+            continue;
+        a->states[i] = NULL;
         a->pending_stops++;
-        http_server_stop(a->http, app_engine_stopped, a);
-        a->http = NULL;
-    }
-    if (a->turn) {
-        a->pending_stops++;
-        turn_server_stop(a->turn, app_engine_stopped, a);
-        a->turn = NULL;
+        main_engines[i]->stop(st, app_engine_stopped, a);
     }
     app_engine_stopped(a);
 }
@@ -269,26 +342,21 @@ static void app_stop(struct app *a)
 static void app_on_signal(uv_signal_t *h, int signum)
 {
     struct app *a = h->data;
-    if (signum == SIGHUP) {
-        log_info("main", "SIGHUP: reloading");
-        if (a->turn)
-            turn_server_reload_tls(a->turn);
+    if (signum != SIGHUP) {
+        app_stop(a);
         return;
     }
-    app_stop(a);
-}
-
-#define MAIN_MAINT_MS (3600 * 1000)
-
-/* Hourly: expired tokens, sessions and invites go (core_maint_purge). */
-static void app_on_maint(uv_timer_t *t)
-{
-    struct app *a = t->data;
-    int n = core_maint_purge(a->st, (int64_t)time(NULL));
-    if (n > 0)
-        log_info("core", "purged %d expired rows", n);
-    else if (n < 0)
-        log_error("core", "purge failed: %s", core_strerror(n));
+    log_info("main", "SIGHUP: reloading");
+    if (a->tls) {
+        char err[512];
+        if (tls_server_reload(a->tls, err, sizeof err) < 0)
+            log_error("main", "TLS certificate not reloaded, the old one stays: %s", err);
+        else
+            log_info("main", "TLS certificate reloaded for every listener");
+    }
+    for (size_t i = 0; i < a->nstarted; i++)
+        if (a->states[i] && main_engines[i]->reload)
+            main_engines[i]->reload(a->states[i]);
 }
 
 /* HA1 depends on the realm: after a realm change every stored HA1 is
@@ -308,7 +376,6 @@ static int app_prepare_store(struct app *a)
     }
     if (changed)
         log_info("core", "realm changed: recomputed %d SIP digest hashes", changed);
-    app_on_maint(&a->maint);
     return 0;
 }
 
@@ -319,24 +386,71 @@ static int main_ensure_dir(const char *dir)
     return -errno;
 }
 
-/* TURN: long-term keys of T9phone users are their SIP HA1s. */
-static int app_turn_ha1(void *ctx, const char *username, uint8_t key[16])
+/* One TLS context for every TLS listener: one SIGHUP re-reads the files
+ * once and every engine's new handshakes use them. */
+static int app_load_tls(struct app *a)
 {
-    return core_sip_lookup_ha1(ctx, username, key) == 0 ? 0 : -ENOENT;
+    const char *cert = config_str(a->cfg, "cert"), *pkey = config_str(a->cfg, "pkey");
+    char err[512];
+    if (!cert && !pkey)
+        return 0;
+    if (!cert || !pkey) {
+        log_warn("main", "no TLS listeners: cert and pkey are not both set");
+        return 0;
+    }
+    if (tls_server_new(cert, pkey, &a->tls, err, sizeof err) < 0) {
+        log_error("main", "%s", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void app_start_signals(struct app *a)
+{
+    uv_signal_init(a->loop, &a->sig_term);
+    uv_signal_init(a->loop, &a->sig_int);
+    uv_signal_init(a->loop, &a->sig_hup);
+    a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
+    uv_signal_start(&a->sig_term, app_on_signal, SIGTERM);
+    uv_signal_start(&a->sig_int, app_on_signal, SIGINT);
+    uv_signal_start(&a->sig_hup, app_on_signal, SIGHUP);
+}
+
+/* Starts the engines in table order; the first failure stops the ones
+ * already started (app_stop). Returns 0 or the failure. */
+static int app_start_engines(struct app *a)
+{
+    char err[512];
+    a->env = (struct engine_env){
+        .loop = a->loop, .cfg = a->cfg, .st = a->st, .core = &a->core, .tls = a->tls,
+        .engines = main_engines, .states = a->states, .nengines = MAIN_NENGINES,
+    };
+    for (size_t i = 0; i < MAIN_NENGINES; i++) {
+        err[0] = '\0';
+        int rc = main_engines[i]->start(&a->env, &a->states[i], err, sizeof err);
+        a->nstarted = i + 1;
+        if (rc < 0) {
+            a->states[i] = NULL;
+            log_error(main_engines[i]->name, "%s", err[0] ? err : strerror(-rc));
+            return rc;
+        }
+    }
+    return 0;
 }
 
 static int cmd_serve(const config_t *cfg)
 {
     char path[4096], err[512];
     const char *dir = config_str(cfg, "data-dir");
-    int rc, refused = 0;
+    int refused = 0, failed = 0;
 
     config_each_flagged(cfg, CONFIG_UNSUPPORTED | CONFIG_IGNORED, main_note_flagged, &refused);
     if (refused) {
         log_error("main", "refusing to start: %d unsupported option(s)", refused);
         return 1;
     }
-    if ((rc = main_ensure_dir(dir)) < 0) {
+    int rc = main_ensure_dir(dir);
+    if (rc < 0) {
         log_error("main", "cannot create data-dir %s: %s", dir, strerror(-rc));
         return 1;
     }
@@ -344,66 +458,44 @@ static int cmd_serve(const config_t *cfg)
         log_error("main", "data-dir path is too long");
         return 1;
     }
-    struct app a = { .cfg = cfg };
-    if (main_load_secret_key(cfg, a.key) < 0)
+    main_no_dumps();
+    struct app a = { .cfg = cfg, .key = main_key_page() };
+    if (!a.key) {
+        log_error("main", "out of memory");
         return 1;
-    a.loop = uv_default_loop();
-    if ((rc = store_open(path, &a.st, err, sizeof err)) < 0) {
+    }
+    if (main_load_secret_key(cfg, a.key) < 0) {
+        main_key_free(a.key);
+        return 1;
+    }
+    if (store_open(path, &a.st, err, sizeof err) < 0) {
         log_error("store", "%s", err);
+        main_key_free(a.key);
         return 1;
     }
     log_info("store", "database open, schema version %d", store_version(a.st));
     a.core = (struct core_cfg){ .realm = config_str(cfg, "realm"), .secret_key = a.key };
-    a.maint.data = &a;
-    if (app_prepare_store(&a) < 0) {
-        store_close(a.st);
-        return 1;
-    }
-
-    a.portal.st = a.st;
-    struct http_server_opts ho = {
-        .ip = config_str(cfg, "portal-ip"),
-        .port = (int)config_int(cfg, "portal-port"),
-        .max_conns = (int)config_int(cfg, "portal-max-connections"),
-        .idle_ms = 30000,
-        .handler = portal_handle,
-        .ctx = &a.portal,
-    };
-    if ((rc = http_server_start(a.loop, &ho, &a.http, err, sizeof err)) < 0) {
-        log_error("main", "%s", err);
-        uv_run(a.loop, UV_RUN_NOWAIT);
-        store_close(a.st);
-        return 1;
-    }
-    log_info("portal", "listening for HTTP on port %d", ho.port);
-
-    struct turn_auth ta = { app_turn_ha1, a.st };
-    if ((rc = turn_server_start(a.loop, cfg, &ta, &a.turn, err, sizeof err)) < 0) {
-        log_error("turn", "%s", err);
-        http_server_stop(a.http, NULL, NULL);
+    a.loop = uv_default_loop();
+    if (app_prepare_store(&a) < 0 || app_load_tls(&a) < 0) {
+        failed = 1;
+    } else {
+        app_start_signals(&a);
+        if (app_start_engines(&a) < 0) {
+            failed = 1;
+            app_stop(&a);
+        } else {
+            log_info("main", "t9phone %s serving", T9_VERSION);
+        }
         uv_run(a.loop, UV_RUN_DEFAULT);
-        store_close(a.st);
-        return 1;
     }
 
-    uv_timer_init(a.loop, &a.maint);
-    uv_timer_start(&a.maint, app_on_maint, MAIN_MAINT_MS, MAIN_MAINT_MS);
-    uv_signal_init(a.loop, &a.sig_term);
-    uv_signal_init(a.loop, &a.sig_int);
-    uv_signal_init(a.loop, &a.sig_hup);
-    a.sig_term.data = a.sig_int.data = a.sig_hup.data = &a;
-    uv_signal_start(&a.sig_term, app_on_signal, SIGTERM);
-    uv_signal_start(&a.sig_int, app_on_signal, SIGINT);
-    uv_signal_start(&a.sig_hup, app_on_signal, SIGHUP);
-
-    log_info("main", "t9phone %s serving", T9_VERSION);
-    uv_run(a.loop, UV_RUN_DEFAULT);
-
+    tls_server_free(a.tls);
     store_close(a.st);
-    crypto_wipe(a.key, sizeof a.key);
-    rc = uv_loop_close(a.loop);
-    if (rc < 0)
+    main_key_free(a.key);
+    if (uv_loop_close(a.loop) < 0)
         log_warn("main", "loop closed with handles open");
+    if (failed)
+        return 1;
     log_info("main", "stopped cleanly");
     return 0;
 }
@@ -531,6 +623,7 @@ static int cmd_admin(const config_t *cfg, const struct cmdline *cl)
         fprintf(stderr, "t9phone: cannot use data-dir %s\n", config_str(cfg, "data-dir"));
         return 3;
     }
+    main_no_dumps();
     if (main_load_secret_key(cfg, key) < 0)
         return 3;
     if (store_open(path, &st, err, sizeof err) < 0) {
@@ -549,8 +642,10 @@ static int cmd_admin(const config_t *cfg, const struct cmdline *cl)
  * The README's tables are checked against this list by a test. */
 static int cmd_keys(void)
 {
-    for (size_t t = 0; t < sizeof main_tables / sizeof main_tables[0]; t++) {
-        for (const struct config_key *k = main_tables[t]; k->name; k++) {
+    const struct config_key *tables[1 + MAIN_NENGINES];
+    size_t ntables = main_key_tables(tables);
+    for (size_t t = 0; t < ntables; t++) {
+        for (const struct config_key *k = tables[t]; k->name; k++) {
             const char *status = (k->flags & CONFIG_UNSUPPORTED) ? "refused"
                                  : (k->flags & CONFIG_IGNORED) ? "no-effect"
                                                                 : "supported";
@@ -571,7 +666,9 @@ int main(int argc, char **argv)
 {
     struct cmdline cl;
     signal(SIGPIPE, SIG_IGN);
-    config_t *cfg = config_new(main_tables, sizeof main_tables / sizeof main_tables[0]);
+    const struct config_key *tables[1 + MAIN_NENGINES];
+    size_t ntables = main_key_tables(tables);
+    config_t *cfg = config_new(tables, ntables);
     if (!cfg) {
         fprintf(stderr, "t9phone: out of memory\n");
         return 1;
@@ -587,6 +684,10 @@ int main(int argc, char **argv)
         return 2;
     }
     main_setup_logging(cfg);
+    if (cl.masked)
+        log_warn("config", "%d secret(s) given on the command line: masked in the process list "
+                 "now, but visible there until start-up; put them in the configuration file or "
+                 "the environment", cl.masked);
     const char *cmd = cl.command ? cl.command : "serve";
     int rc;
     if (strcmp(cmd, "serve") == 0)

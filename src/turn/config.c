@@ -45,7 +45,9 @@ const struct config_key turn_config_keys[] = {
       "an open relay is refused: every allocation needs a T9phone or REST credential" },
     BOOL("use-auth-secret", "accept TURN REST API credentials (username `expiry:name`, "
                             "password base64(HMAC-SHA1(secret, username)))"),
-    MULTI("static-auth-secret", "shared secret for use-auth-secret; repeat for rotation"),
+    { "static-auth-secret", CONFIG_STRING, NULL, 0, 0, NULL, CONFIG_MULTI | CONFIG_SECRET,
+      "shared secret for use-auth-secret; repeat for rotation. Give it in the file or the "
+      "environment: on the command line it is masked after parsing, but was visible until then" },
     STR("rest-api-separator", ":", "separator between expiry and name in REST usernames"),
     /* Bare `stale-nonce` means 600, as in coturn. */
     { "stale-nonce", CONFIG_INT, "600", 0, 86400 * 365, "600", 0,
@@ -152,7 +154,7 @@ const struct config_key turn_config_keys[] = {
     NO_SW("web-admin", "the web admin is not supported; the portal manages users"),
     NO_VAL("web-admin-ip", "the web admin is not supported; the portal manages users"),
     NO_VAL("web-admin-port", "the web admin is not supported; the portal manages users"),
-    NO_SW("prometheus", "no metrics exporter: T9phone keeps counters in its log only"),
+    IGN_SW("prometheus", "T9phone always serves /metrics on metrics-ip:metrics-port (0 turns it off)"),
     NO_VAL("proc-user", "run the container as the wanted user instead"),
     NO_VAL("proc-group", "run the container as the wanted group instead"),
     NO_SW("check-origin-consistency", "ORIGIN checks are not supported"),

@@ -35,7 +35,7 @@ case $target in
         deps=("$top/src/turn/stun.h" "$top/src/turn/peer.h" "$top/src/base/bytes.h"
               "$top/src/crypto/hash.h")
         inc+=(-I"$br/inc" -I"$br/src")
-        seeddirs=("$top/../shared/testdata/rfc5769" "$top/../shared/testdata/turn")
+        seeddirs=("$top/tests/vectors/rfc5769" "$top/tests/vectors/turn")
         ;;
     config)
         srcs=("$top/src/base/config.c" "$top/src/base/file.c")

@@ -21,7 +21,6 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # Not T9PHONE_*: that prefix is the server's own configuration namespace.
 BIN = os.environ.get("T9_TEST_BIN", str(REPO / "out" / "t9phone"))
-SHARED = REPO.parent / "shared"
 
 # Addresses that must never reach a log line or a database page.
 PRIVATE_NEEDLES = [b"127.0.0.1"]
@@ -33,6 +32,16 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "release_only: needs the static release binary (static linking, an empty "
         "root, the fuzzers); left out of the pass over the ASan build")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One machine line for build.sh's summary: `integration: N passed, N failed`.
+    Errors count as failures; skips are reported apart and never as passes."""
+    st = terminalreporter.stats
+    passed = len([r for r in st.get("passed", []) if getattr(r, "when", "call") == "call"])
+    failed = len(st.get("failed", [])) + len(st.get("error", []))
+    skipped = len(st.get("skipped", []))
+    terminalreporter.write_line(f"integration: {passed} passed, {failed} failed, {skipped} skipped")
 
 
 def free_port(kind=socket.SOCK_STREAM, pair=False):
@@ -58,7 +67,7 @@ def free_port(kind=socket.SOCK_STREAM, pair=False):
 def turn_flags():
     """Loopback and free ports for the TURN listeners of a server a test starts by hand."""
     return [f"--listening-port={free_port()}", f"--tls-listening-port={free_port()}",
-            "--listening-ip=127.0.0.1"]
+            "--listening-ip=127.0.0.1", f"--metrics-port={free_port()}"]
 
 
 def run_t9(args, input=None, cwd=None, env=None, timeout=60, binary=None):
@@ -75,6 +84,7 @@ class Server:
         self.tmp = pathlib.Path(tmp)
         self.data_dir = self.tmp / "data"
         self.portal_port = free_port()
+        self.metrics_port = free_port()
         self.log_path = self.tmp / f"server-{self.portal_port}.log"
         self.forbidden = list(PRIVATE_NEEDLES)  # log and database files
         self.forbidden_log = list(LOG_NEEDLES)  # log only
@@ -82,7 +92,7 @@ class Server:
         # Loopback only, and free ports for TURN too, so tests never collide with
         # another instance (a test's own flags, given later, win).
         base = [f"--data-dir={self.data_dir}", f"--portal-port={self.portal_port}",
-                "--log-level=debug", f"--listening-port={free_port()}",
+                f"--metrics-port={self.metrics_port}", "--log-level=debug", f"--listening-port={free_port()}",
                 f"--tls-listening-port={free_port()}"]
         if not any(a.startswith("--listening-ip") for a in args):
             base.append("--listening-ip=127.0.0.1")
@@ -115,6 +125,20 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         raise AssertionError("server did not become healthy:\n" + self.log_text())
+
+    def metrics(self):
+        """The server's /metrics, as {"name{labels}": value} (labels as written)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert r.status == 200
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+        return out
 
     def forbid(self, *needles):
         """Strings that must never appear in the server's log."""

@@ -144,6 +144,7 @@ def turn_args(tls_dir=None, extra=()):
     port = free_port()
     relay_lo = free_port()
     args = [f"--listening-port={port}", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+            f"--metrics-port={free_port()}",
             f"--min-port={relay_lo}", f"--max-port={min(relay_lo + 400, 65535)}",
             "--use-auth-secret", f"--static-auth-secret={SECRET}"]
     tls_port = free_port()

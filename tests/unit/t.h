@@ -28,7 +28,8 @@ void t_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 /* Fresh per-test directory (created on first call, removed by the runner). */
 const char *t_tmpdir(void);
-/* Absolute path of ../shared/testdata/<rel>, found relative to the repo. */
+/* Absolute path of tests/vectors/<rel>, found relative to the repo
+ * (T9_TESTDATA overrides the folder). */
 const char *t_testdata(const char *rel);
 
 #define TEST(name)                                                        \

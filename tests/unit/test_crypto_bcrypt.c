@@ -1,6 +1,6 @@
 /*
  * test_crypto_bcrypt.c - bcrypt against the public known-answer vectors in
- * ../shared/testdata/bcrypt (parsed at run time), plus the API's edge cases.
+ * tests/vectors/bcrypt (parsed at run time), plus the API's edge cases.
  */
 #include "t.h"
 

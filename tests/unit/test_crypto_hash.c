@@ -2,7 +2,7 @@
  * test_crypto_hash.c - hashes, HMAC, digest HA1, hex, base64, ct compare.
  * Known answers: FIPS 180-2 appendix B (SHA-256), RFC 1321 (MD5), RFC 2202
  * (HMAC-SHA1), RFC 4231 (HMAC-SHA256), RFC 4648 section 10 (base64), and
- * the RFC 2617 / RFC 7616 digest examples (../shared/testdata/digest).
+ * the RFC 2617 / RFC 7616 digest examples (tests/vectors/digest).
  */
 #include "t.h"
 
@@ -74,7 +74,7 @@ static void digest_md5_response(const uint8_t ha1[16], const char *method, const
 
 TEST(crypto_ha1_rfc2617_digest)
 {
-    /* RFC 2617 section 3.5 (testdata/digest/README.md section 1) */
+    /* RFC 2617 section 3.5 (tests/vectors/digest/README.md section 1) */
     uint8_t ha1[16];
     char hex[33];
     static const char pw[] = "Circle Of Life";
@@ -89,7 +89,7 @@ TEST(crypto_ha1_rfc2617_digest)
 
 TEST(crypto_ha1_rfc7616_digest)
 {
-    /* RFC 7616 section 3.9.1 (testdata/digest/README.md section 2), MD5 and SHA-256 */
+    /* RFC 7616 section 3.9.1 (tests/vectors/digest/README.md section 2), MD5 and SHA-256 */
     uint8_t ha1[16];
     char hex[65], ha1hex[65], ha2hex[65], buf[512];
     uint8_t h[32];

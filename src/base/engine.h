@@ -1,5 +1,5 @@
 /*
- * engine.h - what main.c knows of a protocol engine (TURN, SIP, portal,
+ * base/engine.h - what main.c knows of a protocol engine (TURN, SIP, portal,
  * metrics, maintenance), and what an engine is handed at start.
  *
  * main.c holds one static table of `const struct engine *`. `serve` starts
@@ -13,8 +13,8 @@
  * through core/ (and its small adapters live in the engine's own folder,
  * e.g. turn/engine.c adapts core/sipcred.h to struct turn_auth).
  */
-#ifndef T9_ENGINE_H
-#define T9_ENGINE_H
+#ifndef T9_BASE_ENGINE_H
+#define T9_BASE_ENGINE_H
 
 #include <stddef.h>
 #include <stdint.h>
