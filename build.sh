@@ -34,7 +34,7 @@ test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
 
 apt_updated=0
 ensure_pkgs() {
-    local missing=()
+    local missing=() p
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
@@ -214,16 +214,16 @@ sum_runner() { # log-file runner-name -> "passed failed"
 cmd_test() {
     variant release
     variant debug
-    local urc=0 irc=0 p=0 f=0 a b
+    local urc=0 irc=0 npass=0 nfail=0 a b pair
     rm -f "$out/unit.log" "$out/integration.log" "$out/integration-asan.log"
     unit_tests || urc=$?
     integration_tests "$@" || irc=$?
     for pair in "unit.log unit" "integration.log integration" "integration-asan.log integration"; do
         read -r a b <<<"$(sum_runner "$out/${pair% *}" "${pair#* }")"
-        p=$((p + a)) f=$((f + b))
+        npass=$((npass + a)) nfail=$((nfail + b))
     done
-    if [ $((urc + irc)) -ne 0 ] && [ $f -eq 0 ]; then f=1; fi
-    echo "t9phone: $p passed, $f failed"
+    if [ $((urc + irc)) -ne 0 ] && [ $nfail -eq 0 ]; then nfail=1; fi
+    echo "t9phone: $npass passed, $nfail failed"
     [ $urc -eq 0 ] && [ $irc -eq 0 ]
 }
 

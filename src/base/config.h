@@ -33,6 +33,7 @@ enum config_type {
 #define CONFIG_MULTI 0x1 /* may repeat; values are kept in order */
 #define CONFIG_UNSUPPORTED 0x2 /* a coturn key we know but refuse: the reason is in help */
 #define CONFIG_IGNORED 0x4 /* a coturn key accepted with a start-up notice: help says why */
+#define CONFIG_SECRET 0x8 /* a credential: masked in argv after parsing, never printed */
 
 struct config_key {
     const char *name;
@@ -54,6 +55,16 @@ typedef struct config config_t;
  * {NULL} entry; the tables must outlive the config). Returns NULL on OOM. */
 config_t *config_new(const struct config_key *const *tables, size_t ntables);
 void config_free(config_t *cfg);
+
+/* Checks every key of the tables the way a value from a file would be
+ * checked: each default (and each bare meaning of a CONFIG_INT) must pass
+ * its key's type and bounds, an int's min must not exceed its max, an enum
+ * must list its words, and no name may be declared twice. A malformed
+ * default would otherwise read as 0 or false without a word. Run it once at
+ * start-up, before config_new(). Returns 0, or -EINVAL with the first
+ * problem (naming the key) in err. Pure. */
+int config_check_tables(const struct config_key *const *tables, size_t ntables,
+                        char err[CONFIG_ERR_LEN]);
 
 /* Parses file text. `origin` names the source in messages ("t9phone.conf").
  * Returns 0, or a negative errno with a message in err. */
@@ -79,6 +90,10 @@ int config_isset(const config_t *cfg, const char *key);
 /* Values of a CONFIG_MULTI key: count, and the i-th value. */
 size_t config_count(const config_t *cfg, const char *key);
 const char *config_nth(const config_t *cfg, const char *key, size_t i);
+
+/* The flags of a declared key (CONFIG_MULTI, CONFIG_SECRET, ...); 0 for a
+ * key no table declares. */
+unsigned config_key_flags(const config_t *cfg, const char *key);
 
 /* Calls fn for each key given explicitly that carries CONFIG_IGNORED or
  * CONFIG_UNSUPPORTED, so start-up can name them. */

@@ -224,6 +224,7 @@ int core_groups_create(struct store *st, int64_t owner, const char *name, int ca
     int64_t id = sqlite3_last_insert_rowid(store_db(st));
     s = core_stmt(st,
         "INSERT INTO memberships (group_id, user_id, role, joined) VALUES (?1, ?2, 'owner', ?3)");
+    now = core_day(now);
     if (!s) {
         rc = -EIO;
         goto out;
@@ -439,6 +440,7 @@ int core_groups_join_locked(struct store *st, int64_t gid, int64_t uid, int64_t 
         return CORE_E_COLLISION;
     s = core_stmt(st,
         "INSERT INTO memberships (group_id, user_id, role, joined) VALUES (?1, ?2, 'member', ?3)");
+    now = core_day(now);
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, gid);
@@ -469,6 +471,8 @@ int core_groups_leave(struct store *st, int64_t gid, int64_t uid, int64_t now)
         rc = delete_membership(st, gid, uid);
     if (rc == 0)
         rc = core_event(st, gid, "leave", uid, uid, now);
+    if (rc == 0)
+        rc = core_forget_in_log(st, gid, uid);
     return core_txn_end(st, rc);
 }
 
@@ -499,6 +503,8 @@ int core_groups_kick(struct store *st, int64_t gid, int64_t actor, int64_t targe
         rc = delete_membership(st, gid, target);
     if (rc == 0)
         rc = core_event(st, gid, "kick", actor, target, now);
+    if (rc == 0)
+        rc = core_forget_in_log(st, gid, target);
     return core_txn_end(st, rc);
 }
 
@@ -544,7 +550,9 @@ int core_groups_ban(struct store *st, int64_t gid, int64_t actor, int64_t target
     sqlite3_bind_int64(s, 2, target);
     if ((rc = core_exec(st, s)) < 0)
         goto out;
-    rc = core_event(st, gid, "ban", actor, target, now);
+    if ((rc = core_event(st, gid, "ban", actor, target, now)) < 0)
+        goto out;
+    rc = core_forget_in_log(st, gid, target);
 out:
     return core_txn_end(st, rc);
 }

@@ -29,7 +29,7 @@ static uint64_t rng_next(struct turn_server *ts)
 
 /* ------------------------------------------------------------ bandwidth */
 
-static int bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
+int turn__bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
 {
     if (!rate)
         return 1;
@@ -53,9 +53,9 @@ static int bps_ok(struct alloc *a, int up, size_t n)
 {
     struct turn_server *ts = a->ts;
     uint64_t now = now_ms(ts);
-    if (!bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
+    if (!turn__bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
         return 0;
-    return bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
+    return turn__bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
 }
 
 /* ------------------------------------------------------------ allocations */
@@ -323,7 +323,8 @@ static void on_relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct alloc *a = h->data;
     (void)hint;
-    *buf = uv_buf_init((char *)a->ts->rx + TURN_HEADROOM, TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
+    *buf = uv_buf_init((char *)a->ts->rx + TURN_HEADROOM,
+                       TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
 }
 
 static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,

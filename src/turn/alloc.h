@@ -61,6 +61,12 @@ struct alloc {
     struct bucket up, down;
 };
 
+/* Takes n bytes from bucket b refilled at rate bytes per second up to one
+ * second's worth (rate 0: unlimited). Returns 1 when taken, 0 when there are
+ * too few. Idle time beyond a second adds nothing, so no idle period can
+ * overflow the refill. */
+int turn__bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n);
+
 /* The allocation of a client: of a UDP client by (listener, address), of a
  * stream client through its connection. NULL when it has none. */
 struct alloc *turn__alloc_find(struct turn_server *ts, const struct net_endpoint *client);

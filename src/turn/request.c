@@ -324,7 +324,8 @@ static void handle_allocate(struct req *r)
     int zero;
     uint32_t life = lifetime_for(ts, m, &zero);
     if (zero)
-        life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME : ts->o.max_lifetime;
+        life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME
+                                                          : ts->o.max_lifetime;
     struct alloc *a =
         turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
     if (!a) {
@@ -395,7 +396,8 @@ static void handle_refresh(struct req *r)
 
 /* Decodes a peer address and applies family and policy checks; answers
  * 400, 443 or 403 itself. */
-static int peer_check(struct req *r, struct alloc *a, const struct stun_attr *pa, union net_addr *peer)
+static int peer_check(struct req *r, struct alloc *a, const struct stun_attr *pa,
+                      union net_addr *peer)
 {
     struct sockaddr_storage ss;
     if (!pa || stun_get_xor_addr(r->m, pa, &ss) < 0) {

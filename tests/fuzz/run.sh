@@ -30,8 +30,10 @@ case $target in
         # The codec needs only BearSSL's hashes and HMAC.
         brsrc=(mac/hmac.c hash/sha1.c hash/sha2small.c hash/md5.c codec/dec32be.c
                codec/enc32be.c codec/dec32le.c codec/enc32le.c)
-        srcs=("$top/src/turn/stun.c" "$top/src/turn/peer.c" "${brsrc[@]/#/$br/src/}")
-        deps=("$top/src/turn/stun.h" "$top/src/turn/peer.h")
+        srcs=("$top/src/turn/stun.c" "$top/src/turn/peer.c" "$top/src/crypto/hash.c"
+              "${brsrc[@]/#/$br/src/}")
+        deps=("$top/src/turn/stun.h" "$top/src/turn/peer.h" "$top/src/base/bytes.h"
+              "$top/src/crypto/hash.h")
         inc+=(-I"$br/inc" -I"$br/src")
         seeddirs=("$top/tests/vectors/rfc5769" "$top/tests/vectors/turn")
         ;;

@@ -28,6 +28,9 @@ def test_metrics_lists_every_engine_with_aggregate_labels_only(t9server):
     for engine in ("maint", "portal", "turn", "metrics"):
         assert m[f't9phone_engine_up{{engine="{engine}"}}'] == 1, text
     assert m["t9phone_maint_runs_total"] >= 1
+    for result in ("done", "busy", "failed"):
+        assert f't9phone_store_checkpoints_total{{result="{result}"}}' in m
+    assert "t9phone_store_commits_total" in m
     assert "t9phone_turn_allocations" in m
     families = set()
     for line in text.splitlines():

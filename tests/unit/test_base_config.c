@@ -1,6 +1,7 @@
 /* Unit tests for base/config: the pure parser, sources and their precedence. */
 #include "t.h"
 #include "base/config.h"
+#include "turn/config.h"
 
 #include <errno.h>
 
@@ -162,4 +163,50 @@ TEST(config_bare_int_takes_its_declared_value)
     /* An int without a bare meaning still needs its value. */
     ASSERT_EQ(config_set_flag(c, "--port", err), -EINVAL);
     config_free(c);
+}
+
+/* ------------------------------------------------------- table defaults */
+
+TEST(config_check_tables_refuses_each_malformed_default)
+{
+    char err[CONFIG_ERR_LEN];
+    ASSERT_EQ(config_check_tables(tables, 1, err), 0);
+    static const struct config_key bad_int[] = {
+        { "port", CONFIG_INT, "34x78", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    static const struct config_key out_of_range[] = {
+        { "port", CONFIG_INT, "0", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    static const struct config_key bad_bare[] = {
+        { "stale", CONFIG_INT, "0", 0, 60, "600", 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    static const struct config_key bad_bool[] = {
+        { "verbose", CONFIG_BOOL, "ja", 0, 0, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    static const struct config_key bad_enum[] = {
+        { "fmt", CONFIG_ENUM, "xml", 0, 0, "text|json", 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    static const struct config_key no_choices[] = {
+        { "fmt", CONFIG_ENUM, NULL, 0, 0, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    static const struct config_key min_max[] = {
+        { "n", CONFIG_INT, NULL, 9, 1, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    const struct config_key *const each[] = { bad_int, out_of_range, bad_bare, bad_bool,
+                                              bad_enum, no_choices, min_max };
+    for (size_t i = 0; i < sizeof each / sizeof each[0]; i++) {
+        err[0] = '\0';
+        const struct config_key *const one[] = { each[i] };
+        ASSERT_EQ(config_check_tables(one, 1, err), -EINVAL);
+        ASSERT(strstr(err, each[i][0].name) != NULL);
+    }
+    /* The same name in two tables. */
+    static const struct config_key dup[] = {
+        { "port", CONFIG_INT, "1", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+    const struct config_key *const twice[] = { keys, dup };
+    ASSERT_EQ(config_check_tables(twice, 2, err), -EINVAL);
+    ASSERT(strstr(err, "twice") != NULL);
+}
+
+TEST(config_real_tables_have_valid_defaults)
+{
+    /* Every table the binary links outside main.c (main's own keys are
+     * static there; main.c checks all of its tables at start). */
+    char err[CONFIG_ERR_LEN] = "";
+    const struct config_key *const real[] = { turn_config_keys };
+    if (config_check_tables(real, sizeof real / sizeof real[0], err) != 0)
+        t_fail(__FILE__, __LINE__, "%s", err);
 }

@@ -152,17 +152,17 @@ TEST(core_schema_membership_triggers)
     int64_t gid;
     char slug[CORE_SLUG_SIZE], sql[256];
     ASSERT_EQ(core_groups_create(st, a, "Family", 2, TC_NOW, &gid, slug), 0);
-    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 1)",
+    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 86400)",
              (long long)gid, (long long)b);
     ASSERT_EQ(tc_sql(st, sql), SQLITE_OK);
-    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 1)",
+    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 86400)",
              (long long)gid, (long long)d);
     ASSERT_EQ(tc_sql(st, sql), SQLITE_CONSTRAINT); /* full */
     ASSERT_STR_EQ(sqlite3_errmsg(store_db(st)), "group full");
     snprintf(sql, sizeof sql, "UPDATE groups SET member_cap = 3 WHERE id = %lld",
              (long long)gid);
     ASSERT_EQ(tc_sql(st, sql), SQLITE_OK);
-    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 1)",
+    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 86400)",
              (long long)gid, (long long)c);
     ASSERT_EQ(tc_sql(st, sql), SQLITE_CONSTRAINT);
     ASSERT_STR_EQ(sqlite3_errmsg(store_db(st)), "dial code collision");
@@ -175,7 +175,7 @@ TEST(core_schema_membership_triggers)
     snprintf(sql, sizeof sql, "INSERT INTO bans VALUES (%lld, %lld)", (long long)gid,
              (long long)d);
     ASSERT_EQ(tc_sql(st, sql), SQLITE_OK);
-    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 1)",
+    snprintf(sql, sizeof sql, "INSERT INTO memberships VALUES (%lld, %lld, 'member', 86400)",
              (long long)gid, (long long)d);
     ASSERT_EQ(tc_sql(st, sql), SQLITE_CONSTRAINT);
     ASSERT_STR_EQ(sqlite3_errmsg(store_db(st)), "banned");
