@@ -288,9 +288,10 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
             len += 8;
         }
     }
-    if (turn__client_send(&a->client, start, len) == 0)
+    if (turn__client_send(&a->client, start, len) == 0) {
         ts->n_relayed++;
-    else
+        ts->n_relayed_bytes += n;
+    } else
         ts->n_dropped++;
 }
 
@@ -303,9 +304,10 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
         return;
     }
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    if (uv_udp_try_send(&a->relay, &b, 1, &peer->sa) >= 0)
+    if (uv_udp_try_send(&a->relay, &b, 1, &peer->sa) >= 0) {
         ts->n_relayed++;
-    else
+        ts->n_relayed_bytes += n;
+    } else
         ts->n_dropped++;
 }
 

@@ -117,7 +117,7 @@ struct turn_server {
     void *done_arg;
     /* counters (logged and in /metrics, never per client) */
     uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
-    uint64_t n_key_cached; /* requests on an allocation checked against its key */
+    uint64_t n_relayed_bytes; /* payload bytes, both directions */
     uint64_t last_stats;
     /* buffers */
     uint8_t tx[TURN_TX_SIZE];

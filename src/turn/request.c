@@ -286,6 +286,7 @@ static void handle_allocate(struct req *r)
         return;
     }
     if (ts->o.total_quota && (long)ts->nallocs >= ts->o.total_quota) {
+        ts->n_quota++;
         reply_error(r, 486);
         return;
     }
@@ -294,6 +295,7 @@ static void handle_allocate(struct req *r)
         for (struct alloc *x = ts->allocs; x; x = x->next)
             n += memcmp(x->user, r->user, 32) == 0;
         if (n >= ts->o.user_quota) {
+            ts->n_quota++;
             reply_error(r, 486);
             return;
         }
@@ -307,6 +309,7 @@ static void handle_allocate(struct req *r)
     struct alloc *a =
         turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
     if (!a) {
+        ts->n_nocap++;
         reply_error(r, 508);
         return;
     }
