@@ -22,9 +22,8 @@ static int turn_engine_start(const struct engine_env *env, void **state, char *e
 {
     struct turn_auth ta = { turn_engine_ha1, env->st };
     struct turn_server *ts = NULL;
-    /* The process's one TLS context (NULL without cert/pkey): main reloads
-     * it on SIGHUP, and new TURN handshakes use the new credentials. */
-    int rc = turn_server_start_tls(env->loop, env->cfg, &ta, env->tls, &ts, err, errlen);
+    struct tls_server *tls = config_bool(env->cfg, "no-tls") ? NULL : env->tls;
+    int rc = turn_server_start_tls(env->loop, env->cfg, &ta, tls, &ts, err, errlen);
     if (rc < 0)
         return rc;
     *state = ts;
@@ -41,11 +40,14 @@ static void turn_engine_metrics(void *state, struct metrics_out *m)
     turn_server_metrics(state, m);
 }
 
+/* The shared TLS context is reloaded by main before engines hear of a
+ * SIGHUP, so TURN has nothing of its own to re-read. */
 const struct engine turn_engine = {
     .name = "turn",
     .keys = turn_config_keys,
     .start = turn_engine_start,
     .stop = turn_engine_stop,
-    .reload = NULL, /* the shared TLS context is main's to reload */
+    .reload = NULL,
     .metrics = turn_engine_metrics,
+    .fd_uses = turn_fd_uses,
 };
