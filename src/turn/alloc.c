@@ -394,9 +394,10 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
             len += 8;
         }
     }
-    if (turn__client_send(&a->client, start, len) == 0)
+    if (turn__client_send(&a->client, start, len) == 0) {
         ts->n_relayed++;
-    else
+        ts->n_relayed_bytes += n;
+    } else
         ts->n_dropped++;
 }
 
@@ -414,6 +415,7 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
     int rc = uv_udp_try_send(&a->relay, &b, 1, &to.sa);
     if (rc >= 0) {
         ts->n_relayed++;
+        ts->n_relayed_bytes += n;
         return;
     }
     /* One path failing (no route, a firewall, a broadcast address) is

@@ -24,7 +24,8 @@ static int turn_engine_start(const struct engine_env *env, void **state, char *e
 {
     struct turn_auth ta = { turn_engine_ha1, env->st };
     struct turn_server *ts = NULL;
-    int rc = turn_server_start(env->loop, env->cfg, &ta, &ts, err, errlen);
+    struct tls_server *tls = config_bool(env->cfg, "no-tls") ? NULL : env->tls;
+    int rc = turn_server_start_tls(env->loop, env->cfg, &ta, tls, &ts, err, errlen);
     if (rc < 0)
         return rc;
     *state = ts;
@@ -34,11 +35,6 @@ static int turn_engine_start(const struct engine_env *env, void **state, char *e
 static void turn_engine_stop(void *state, void (*done)(void *arg), void *arg)
 {
     turn_server_stop(state, done, arg);
-}
-
-static void turn_engine_reload(void *state)
-{
-    turn_server_reload_tls(state);
 }
 
 static void policy_metrics(const struct turn_server *ts, struct metrics_out *m)
@@ -83,11 +79,14 @@ static void turn_engine_metrics(void *state, struct metrics_out *m)
     policy_metrics(ts, m);
 }
 
+/* The shared TLS context is reloaded by main before engines hear of a
+ * SIGHUP, so TURN has nothing of its own to re-read. */
 const struct engine turn_engine = {
     .name = "turn",
     .keys = turn_config_keys,
     .start = turn_engine_start,
     .stop = turn_engine_stop,
-    .reload = turn_engine_reload,
+    .reload = NULL,
     .metrics = turn_engine_metrics,
+    .fd_uses = turn_fd_uses,
 };

@@ -137,6 +137,7 @@ struct turn_server {
     void *done_arg;
     /* counters (logged and in /metrics, never per client) */
     uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
+    uint64_t n_relayed_bytes; /* payload bytes, both directions */
     uint64_t n_key_cached; /* requests on an allocation checked against its key */
     struct turn_refusals ref;
     /* own addresses: the configured ones (o.own, o.policy.nown at start)

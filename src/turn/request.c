@@ -329,6 +329,7 @@ static void handle_allocate(struct req *r)
     struct alloc *a =
         turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
     if (!a) {
+        ts->n_nocap++;
         reply_error(r, 508);
         return;
     }

@@ -297,11 +297,13 @@ void turn_server_metrics(const struct turn_server *ts, struct metrics_out *m)
     metrics_counter(m, "t9phone_turn_allocations_total", "allocations made", NULL, ts->n_alloc);
     metrics_counter(m, "t9phone_turn_relayed_packets_total", "packets relayed", NULL,
                     ts->n_relayed);
+    metrics_counter(m, "t9phone_turn_relayed_bytes_total", "payload bytes relayed", NULL,
+                    ts->n_relayed_bytes);
     metrics_counter(m, "t9phone_turn_dropped_packets_total",
                     "packets dropped (no permission, bandwidth, send error)", NULL,
                     ts->n_dropped);
     metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
-                    "cause=\"peer_denied\"", ts->n_denied);
+                    "cause=\"peer\"", ts->n_denied);
     metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
                     "cause=\"auth\"", ts->n_auth_fail);
     metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",

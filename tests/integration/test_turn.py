@@ -257,7 +257,7 @@ def test_uclient_t9phone_user_credentials(t9server, peer):
     r = srv.cli("user", "add", "--email", "turn@example.org", "--nickname", "turner",
                 input="correct horse battery staple\n")
     assert r.returncode == 0, r.stderr
-    r = srv.cli("user", "sip", "turn@example.org")
+    r = srv.cli("user", "sip", "turn@example.org", "--show-password")
     assert r.returncode == 0, r.stderr
     kv = dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
     user, pw = kv["sip-username"], kv["sip-password"]
