@@ -104,6 +104,11 @@ static int port_used(const struct turn_server *ts, unsigned port)
     return ts->ports[port / 8] & (1u << (port % 8));
 }
 
+int turn__port_live(const void *ts, uint16_t port)
+{
+    return port_used(ts, port) != 0;
+}
+
 static void port_take(struct turn_server *ts, uint16_t port)
 {
     ts->ports[port / 8] |= (uint8_t)(1u << (port % 8));

@@ -131,6 +131,10 @@ struct chan *turn__chan_by_peer(struct alloc *a, const union net_addr *peer, uin
 /* The live reservation with that 8-byte token, or NULL. */
 struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token);
 
+/* 1 when a relay port is held by an allocation or a reservation (of either
+ * family): the peer policy's relay_port_live, with the server as ctx. */
+int turn__port_live(const void *ts, uint16_t port);
+
 /* The live reservations made by the user with that hash. */
 long turn__resv_count(struct turn_server *ts, const uint8_t user[32]);
 

@@ -228,7 +228,8 @@ enum turn_peer_verdict turn_peer_check(const struct turn_peer_policy *p,
     if (to_addr(sa, &a, &port) < 0)
         return TURN_PEER_FAMILY;
     if (port && port >= p->min_port && port <= p->max_port &&
-        in_ranges(p->relay, p->nrelay, &a) && !in_prefixes(never, N(never), &a))
+        in_ranges(p->relay, p->nrelay, &a) && !in_prefixes(never, N(never), &a) &&
+        (!p->relay_port_live || p->relay_port_live(p->ctx, port)))
         return TURN_PEER_OK;
     enum turn_peer_verdict v = hard_checks(p, &a, 0);
     if (v != TURN_PEER_OK)

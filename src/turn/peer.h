@@ -7,8 +7,9 @@
  * carries: a dual-stack socket sends it as IPv4. The decision, in order:
  *
  *   0. relay-to-relay: a peer that is one of this server's relayed transport
- *      addresses (an address in `relay`, a port in min_port..max_port) is
- *      allowed, so that two relayed phones of one call reach each other;
+ *      addresses (an address in `relay`, a port in min_port..max_port that
+ *      relay_port_live() says is held) is allowed, so that two relayed
+ *      phones of one call reach each other;
  *   1. never: unspecified addresses (0.0.0.0/8, ::) and cloud metadata
  *      services (169.254.169.254, fd00:ec2::254, 100.100.100.200,
  *      192.0.0.192), whatever the configuration says;
@@ -60,6 +61,12 @@ struct turn_peer_policy {
     const struct turn_ip_range *denied, *allowed, *own, *relay;
     size_t ndenied, nallowed, nown, nrelay;
     uint16_t min_port, max_port; /* the relay port range, for relay-to-relay */
+    /* Optional: 1 when a relay port is held now by one of this server's
+     * allocations (or reservations), so that relay-to-relay reaches those
+     * only and not some other service bound inside the range. NULL: every
+     * port of the range counts. */
+    int (*relay_port_live)(const void *ctx, uint16_t port);
+    const void *ctx;
     int allow_loopback;
     int no_multicast; /* hard deny, not overridable */
 };

@@ -202,6 +202,8 @@ static int server_run(struct turn_server *ts, struct turn_server **out, char *er
     if (!ts->tls && ts->o.want_tls)
         log_warn("turn", "no TLS listener: cert and pkey are not both set");
     ts->nown_cfg = ts->o.policy.nown;
+    ts->o.policy.relay_port_live = turn__port_live;
+    ts->o.policy.ctx = ts;
     own_refresh(ts);
     uv_timer_init(ts->loop, &ts->sweep);
     ts->sweep.data = ts;

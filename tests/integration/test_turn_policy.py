@@ -231,6 +231,22 @@ def test_relay_to_relay_between_two_allocations(t9server):
         assert a.perm("127.0.0.1", port) == 403
         if not lo <= vport <= lo + 400:
             assert a.perm("127.0.0.1", vport) == 403
+        # A port of the relay range that no allocation holds (here another process's
+        # socket inside the range) is not a relayed transport address.
+        inside = None
+        for p in range(lo + 200, lo + 400):
+            try:
+                inside = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                inside.bind(("127.0.0.1", p))
+                break
+            except OSError:
+                inside.close()
+                inside = None
+        assert inside is not None
+        try:
+            assert a.perm(*inside.getsockname()) == 403
+        finally:
+            inside.close()
         # A -> B by Send indication: B gets a Data indication from A's relayed address.
         tid = os.urandom(12)
         a.c.s.sendto(build(6, 1, [(0x0012, xor_addr(*rb, tid)), (0x0013, b"a-to-b")],

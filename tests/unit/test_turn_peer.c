@@ -251,6 +251,12 @@ TEST(turn_peer_allowed_reallows_forms_and_ranges)
     VERDICT(&p, "2001:db8::1", TURN_PEER_SPECIAL);
 }
 
+static int only_50001(const void *ctx, uint16_t port)
+{
+    (void)ctx;
+    return port == 50001;
+}
+
 TEST(turn_peer_own_addresses_and_relay_to_relay)
 {
     struct turn_ip_range own[3], relay[2];
@@ -287,6 +293,12 @@ TEST(turn_peer_own_addresses_and_relay_to_relay)
     ASSERT(turn_peer_is_own(&p, (struct sockaddr *)&s));
     s = sa("93.184.216.41");
     ASSERT(!turn_peer_is_own(&p, (struct sockaddr *)&s));
+    /* With relay_port_live, only the ports held now. */
+    p.relay_port_live = only_50001;
+    VERDICT_PORT(&p, "93.184.216.40", 50001, TURN_PEER_OK);
+    VERDICT_PORT(&p, "93.184.216.40", 50000, TURN_PEER_OWN);
+    VERDICT_PORT(&p, "127.0.0.1", 50002, TURN_PEER_LOOPBACK);
+    p.relay_port_live = NULL;
     /* With an empty port range nothing is relay-to-relay. */
     p.min_port = p.max_port = 0;
     VERDICT_PORT(&p, "93.184.216.40", 50000, TURN_PEER_OWN);
