@@ -7,7 +7,10 @@ credentials, no permissions, no traffic), and reports the growth of the server's
 resident set (VmRSS) divided by N: user-space bytes per idle allocation (kernel
 socket memory is not in VmRSS and is the same for both servers).
 
-    tests/bench/turn_mem.py [--bin out/t9phone] [-n 10000] [--coturn]
+    tests/bench/turn_mem.py [--bin out/t9phone] [-n 10000] [--coturn] [--busy]
+
+--busy gives every allocation one channel to one peer (a ChannelBind: one
+permission and one channel, as a call has), still without traffic.
 
 Both servers and every socket are loopback only; servers are killed at the end.
 """
@@ -90,7 +93,13 @@ def wait_stun(port, timeout=20):
     raise RuntimeError("server does not answer STUN")
 
 
-def allocate_all(port, n, window=256, timeout=120):
+def xor_peer(ip, port, tid):
+    raw = socket.inet_aton(ip)
+    return struct.pack("!BBH", 0, 1, port ^ (MAGIC >> 16)) + bytes(
+        a ^ b for a, b in zip(raw, struct.pack("!I", MAGIC)))
+
+
+def allocate_all(port, n, window=256, timeout=120, busy=False):
     """n allocations from n sockets; returns the sockets (kept open: an allocation
     lives as long as its lifetime, the sockets only keep the 5-tuples unique)."""
     expiry = int(time.time()) + 3600
@@ -127,12 +136,25 @@ def allocate_all(port, n, window=256, timeout=120):
             if t != 0x0103:
                 raise RuntimeError(f"Allocate failed: type {t:#x} error "
                                    f"{attrs_of(data).get(0x0009, b'')!r}")
+        if busy:
+            # One channel (and so one permission) to a peer that is never sent to.
+            for s, nonce in zip(batch, nonces):
+                peer = xor_peer("93.184.216.34", 5000, None)
+                m, _ = msg(9, [(0x000C, b"\x40\x00\0\0"), (0x0012, peer),
+                               (0x0006, user.encode()), (0x0014, REALM.encode()),
+                               (0x0015, nonce)], key=key)
+                s.sendto(m, ("127.0.0.1", port))
+            for s in batch:
+                data = s.recvfrom(4096)[0]
+                t = struct.unpack("!H", data[:2])[0]
+                if t != 0x0109:
+                    raise RuntimeError(f"ChannelBind failed: type {t:#x}")
         socks += batch
         done += len(batch)
     return socks
 
 
-def measure(name, cmd, port, n, warm=200):
+def measure(name, cmd, port, n, warm=200, busy=False):
     raise_nofile(n + warm + 4096)
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          preexec_fn=lambda: raise_nofile(n + warm + 4096))
@@ -143,12 +165,13 @@ def measure(name, cmd, port, n, warm=200):
         time.sleep(0.5)
         before = rss(p.pid)
         t0 = time.time()
-        socks += allocate_all(port, n)
+        socks += allocate_all(port, n, busy=busy)
         secs = time.time() - t0
         time.sleep(0.5)
         after = rss(p.pid)
         per = (after - before) / n
-        print(f"{name}: {n} idle allocations: RSS {before / 1e6:.1f} MB -> "
+        kind = "allocations with a channel" if busy else "idle allocations"
+        print(f"{name}: {n} {kind}: RSS {before / 1e6:.1f} MB -> "
               f"{after / 1e6:.1f} MB, {per:.0f} bytes per allocation "
               f"({n / secs:.0f} allocations/s)")
         return per
@@ -168,6 +191,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "../../out/t9phone"))
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("--coturn", action="store_true", help="also measure coturn's turnserver")
+    ap.add_argument("--busy", action="store_true", help="one channel per allocation")
     a = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as work:
@@ -179,7 +203,7 @@ def main():
                "--relay-ip=127.0.0.1", f"--min-port={lo}", f"--max-port={hi}",
                "--use-auth-secret", f"--static-auth-secret={SECRET}", f"--realm={REALM}",
                "--no-tcp", "--no-tls"]
-        results["t9phone"] = measure("t9phone", cmd, port, a.n)
+        results["t9phone"] = measure("t9phone", cmd, port, a.n, busy=a.busy)
         if a.coturn:
             ts = shutil.which("turnserver")
             if not ts:
@@ -192,7 +216,7 @@ def main():
                    f"--static-auth-secret={SECRET}", f"--realm={REALM}",
                    f"--pidfile={work}/turn.pid", f"--userdb={work}/turn.db",
                    "--relay-threads=1", "--no-tcp-relay"]
-            results["coturn"] = measure("coturn", cmd, port, a.n)
+            results["coturn"] = measure("coturn", cmd, port, a.n, busy=a.busy)
             print(f"ratio t9phone/coturn: {results['t9phone'] / results['coturn']:.2f}")
     return 0
 
