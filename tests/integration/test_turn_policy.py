@@ -9,6 +9,7 @@ below are only judged, never contacted. Loopback only; every process is time-lim
 import os
 import socket
 import struct
+import sys
 import subprocess
 import time
 
@@ -497,3 +498,53 @@ def test_relay_to_relay_behind_nat(t9server):
     finally:
         a.close()
         b.close()
+
+
+# ----------------------------------------------------------------- own addresses (netns)
+
+SECOND = "93.184.216.77"  # the host's second address, inside a private network namespace
+
+
+def _netns_main(data_dir):
+    """Runs inside `unshare -n` (see the test below): a server listening and relaying on
+    127.0.0.1 only, on a host that also owns SECOND. Prints one JSON line."""
+    import json
+    from conftest import BIN, Server  # noqa: F401  (BIN from T9_TEST_BIN)
+    port, _, args = policy_args()
+    os.makedirs(data_dir, exist_ok=True)
+    srv = Server(data_dir, args)
+    out = {}
+    try:
+        s = Session(port)
+        try:
+            out["second"] = s.perm(SECOND)
+            out["neighbour"] = s.perm("93.184.216.78")
+        finally:
+            s.close()
+        out["refusals"] = peer_refusals(srv)
+        out["log"] = srv.log_text()[-2000:]
+    finally:
+        srv.stop()
+    print("RESULT " + json.dumps(out))
+
+
+def test_own_addresses_are_every_interface_address(tmp_path):
+    """Security review M2: with listening-ip and relay-ip naming 127.0.0.1 only, the
+    host's other address is still refused as "own" (it comes from the interface list),
+    while its public neighbour is allowed. In a network namespace of its own, where the
+    loopback interface also carries SECOND, so nothing leaves the namespace."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = ("import sys; sys.path.insert(0, %r); import test_turn_policy as t; "
+            "t._netns_main(%r)" % (here, str(tmp_path / "srv")))
+    script = ("ip link set lo up && ip addr add %s/32 dev lo && exec %s -c \"%s\""
+              % (SECOND, sys.executable, code))
+    r = subprocess.run(["timeout", "120", "unshare", "-n", "--", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=130)
+    line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
+    assert r.returncode == 0 and line, (r.stdout + r.stderr)[-3000:]
+    import json
+    res = json.loads(line[0][7:])
+    assert res["second"] == 403, res
+    assert res["neighbour"] == 200, res
+    assert res["refusals"]["own"] == 1, res
+    assert SECOND not in res["log"]  # counters only, never an address
