@@ -443,8 +443,18 @@ void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n)
         return;
     uint64_t now = now_ms(a->ts);
     struct chan *ch = turn__chan_by_num(a, num, now);
-    if (!ch || !turn__perm_find(a, &ch->peer, now)) {
+    struct perm *pm = ch ? turn__perm_find(a, &ch->peer, now) : NULL;
+    if (!pm) {
         a->ts->n_dropped++;
+        return;
+    }
+    /* A channel to one of the server's own addresses (relay-to-relay) keeps
+     * relaying only while its port is still held by an allocation. */
+    enum turn_peer_verdict v = pm->own ? turn_peer_check(&a->ts->o.policy, &ch->peer.sa)
+                                       : TURN_PEER_OK;
+    if (v != TURN_PEER_OK) {
+        a->ts->n_dropped++;
+        a->ts->ref.peer[v]++;
         return;
     }
     turn__alloc_relay(a, &ch->peer, data, dlen);

@@ -275,6 +275,15 @@ def test_relay_to_relay_between_two_allocations(t9server):
                 victim.recvfrom(2048)
             after = peer_refusals(srv)
             assert sum(after.values()) == sum(before.values()) + 1, (before, after)
+        # A's allocation deleted: its port is no longer a relayed transport address, so
+        # B's channel to it stops relaying (counted) although B's permission lives on.
+        _, cls, _, _ = a.c.authed(4, [(0x000D, b"\0\0\0\0")], a.user, a.key, a.nonce)
+        assert cls == 2
+        before = peer_refusals(srv)
+        b.c.s.sendto(b"\x40\x00\x00\x04gone", b.c.addr)
+        sync(b)
+        after = peer_refusals(srv)
+        assert sum(after.values()) == sum(before.values()) + 1, (before, after)
     finally:
         a.close()
         b.close()
