@@ -514,20 +514,42 @@ def test_relay_to_relay_behind_nat(t9server):
 SECOND = "93.184.216.77"  # the host's second address, inside a private network namespace
 
 
-def _netns_main(data_dir):
-    """Runs inside `unshare -n` (see the test below): a server listening and relaying on
-    127.0.0.1 only, on a host that also owns SECOND. Prints one JSON line."""
+def _netns_main(data_dir, mode):
+    """Runs inside `unshare -n` (see run_in_netns): a server listening and relaying
+    on 127.0.0.1 only, in a namespace whose only interface is loopback, which also
+    carries SECOND. Prints one JSON line."""
     import json
-    from conftest import BIN, Server  # noqa: F401  (BIN from T9_TEST_BIN)
-    port, _, args = policy_args()
+    from conftest import Server
+    extra = ["--allow-loopback-peers"] if mode == "unreach" else []
+    port, _, args = policy_args(extra=extra)
     os.makedirs(data_dir, exist_ok=True)
     srv = Server(data_dir, args)
     out = {}
     try:
         s = Session(port)
         try:
-            out["second"] = s.perm(SECOND)
-            out["neighbour"] = s.perm("93.184.216.78")
+            if mode == "own":
+                out["second"] = s.perm(SECOND)
+                out["neighbour"] = s.perm("93.184.216.78")
+            else:
+                # No route out of the namespace: sending to a public peer fails with
+                # ENETUNREACH; the same allocation still relays to a loopback peer.
+                peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                peer.bind(("127.0.0.1", 0))
+                peer.settimeout(2)
+                pip, pport = peer.getsockname()
+                out["perms"] = [s.perm("93.184.216.99", 9), s.perm(pip, pport)]
+                for i in range(2):
+                    tid = os.urandom(12)
+                    s.c.s.sendto(build(6, 1, [(0x0012, xor_addr("93.184.216.99", 9, tid)),
+                                              (0x0013, b"lost")], tid=tid), s.c.addr)
+                sync(s)
+                out["errors"] = counters(srv, "t9phone_turn_send_errors_total", "error")
+                tid = os.urandom(12)
+                s.c.s.sendto(build(6, 1, [(0x0012, xor_addr(pip, pport, tid)),
+                                          (0x0013, b"still")], tid=tid), s.c.addr)
+                out["delivered"] = peer.recvfrom(2048)[0].decode()
+                peer.close()
         finally:
             s.close()
         out["refusals"] = peer_refusals(srv)
@@ -537,23 +559,37 @@ def _netns_main(data_dir):
     print("RESULT " + json.dumps(out))
 
 
-def test_own_addresses_are_every_interface_address(tmp_path):
-    """Security review M2: with listening-ip and relay-ip naming 127.0.0.1 only, the
-    host's other address is still refused as "own" (it comes from the interface list),
-    while its public neighbour is allowed. In a network namespace of its own, where the
-    loopback interface also carries SECOND, so nothing leaves the namespace."""
+def run_in_netns(tmp_path, mode):
+    """_netns_main(mode) in a network namespace of its own (nothing leaves it)."""
+    import json
     here = os.path.dirname(os.path.abspath(__file__))
     code = ("import sys; sys.path.insert(0, %r); import test_turn_policy as t; "
-            "t._netns_main(%r)" % (here, str(tmp_path / "srv")))
+            "t._netns_main(%r, %r)" % (here, str(tmp_path / "srv"), mode))
     script = ("ip link set lo up && ip addr add %s/32 dev lo && exec %s -c \"%s\""
               % (SECOND, sys.executable, code))
     r = subprocess.run(["timeout", "120", "unshare", "-n", "--", "sh", "-c", script],
                        capture_output=True, text=True, timeout=130)
     line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
     assert r.returncode == 0 and line, (r.stdout + r.stderr)[-3000:]
-    import json
-    res = json.loads(line[0][7:])
+    return json.loads(line[0][7:])
+
+
+def test_own_addresses_are_every_interface_address(tmp_path):
+    """Security review M2: with listening-ip and relay-ip naming 127.0.0.1 only, the
+    host's other address is still refused as "own" (it comes from the interface list),
+    while its public neighbour is allowed."""
+    res = run_in_netns(tmp_path, "own")
     assert res["second"] == 403, res
     assert res["neighbour"] == 200, res
     assert res["refusals"]["own"] == 1, res
     assert SECOND not in res["log"]  # counters only, never an address
+
+
+def test_unreachable_peer_counted_and_allocation_keeps_relaying(tmp_path):
+    """The e2e lab's pitfall (coturn 4.6.1 stops relaying for an allocation after
+    `udp send: Network is unreachable`): here the error is counted and the allocation
+    goes on relaying to its other peer."""
+    res = run_in_netns(tmp_path, "unreach")
+    assert res["perms"] == [200, 200], res
+    assert res["errors"]["enetunreach"] == 2 and sum(res["errors"].values()) == 2, res
+    assert res["delivered"] == "still", res
