@@ -229,9 +229,10 @@ static int read_relay(const config_t *cfg, struct turn_opts *o, union net_addr *
         }
         nrel++;
     }
-    for (size_t i = 0; nrel == 0 && i < o->nlisten; i++)
-        if (!is_wildcard(&o->listen[i]))
-            relays[nrel++] = o->listen[i];
+    if (nrel == 0)
+        for (size_t i = 0; i < o->nlisten; i++)
+            if (!is_wildcard(&o->listen[i]))
+                relays[nrel++] = o->listen[i];
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < nrel; i++) {
             if (pass == 0 && is_loopback(&relays[i]))
