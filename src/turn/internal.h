@@ -60,6 +60,7 @@
 #define TURN_RX_SIZE (65536 + TURN_HEADROOM + TURN_TAILROOM)
 #define TURN_TX_SIZE 2048
 #define TURN_BIND_TRIES 64
+#define TURN_UDP_SOCKET_BUF (4 << 20) /* client-facing UDP socket buffers */
 
 struct alloc; /* turn/alloc.h */
 
