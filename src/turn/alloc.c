@@ -113,6 +113,8 @@ static void on_relay_closed(uv_handle_t *h)
 {
     struct alloc *a = h->data;
     struct turn_server *ts = a->ts;
+    free(a->perms);
+    free(a->chans);
     free(a);
     turn__handle_unref(ts);
 }
@@ -171,7 +173,7 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].v6 == v6 && memcmp(a->perms[i].ip, ip, n) == 0)
             p = &a->perms[i];
-    if (!p && a->nperms < TURN_MAX_PERMS)
+    if (!p && a->nperms < TURN_MAX_PERMS && turn__perm_reserve(a, 1) == 0)
         p = &a->perms[a->nperms++];
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].expires <= now)
@@ -185,6 +187,39 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
     }
     p->expires = now + ts->o.perm_lifetime * 1000ULL;
     return 0;
+}
+
+/* Grows *arr (of *cap entries of size sz) to hold `want`, doubling from 4,
+ * at most max. */
+static int grow(void **arr, uint8_t *cap, size_t sz, size_t want, size_t max)
+{
+    if (want > max)
+        want = max;
+    if (want <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 4;
+    while (c < want)
+        c *= 2;
+    if (c > max)
+        c = max;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    *cap = (uint8_t)c;
+    return 0;
+}
+
+int turn__perm_reserve(struct alloc *a, size_t extra)
+{
+    return grow((void **)&a->perms, &a->perm_cap, sizeof *a->perms, a->nperms + extra,
+                TURN_MAX_PERMS);
+}
+
+int turn__chan_reserve(struct alloc *a)
+{
+    return grow((void **)&a->chans, &a->chan_cap, sizeof *a->chans, a->nchans + 1,
+                TURN_MAX_CHANNELS);
 }
 
 size_t turn__perm_room(const struct alloc *a, uint64_t now)
@@ -542,5 +577,16 @@ void turn__alloc_sweep(struct turn_server *ts, uint64_t now)
             if (a->chans[i].expires > now)
                 a->chans[k++] = a->chans[i];
         a->nchans = k;
+        /* Give back the memory of an allocation whose call has ended. */
+        if (a->nperms == 0 && a->perms) {
+            free(a->perms);
+            a->perms = NULL;
+            a->perm_cap = 0;
+        }
+        if (a->nchans == 0 && a->chans) {
+            free(a->chans);
+            a->chans = NULL;
+            a->chan_cap = 0;
+        }
     }
 }

@@ -46,9 +46,13 @@ struct alloc {
     uint8_t token[8];
     int has_token;
     int closing;
+    /* Permissions and channels in arrays that grow on demand (4, 8, 16,
+     * 32 entries) up to TURN_MAX_PERMS and TURN_MAX_CHANNELS, and are freed
+     * when the sweep finds them empty: an idle allocation carries none. */
+    struct perm *perms;
+    struct chan *chans;
+    uint8_t perm_cap, chan_cap;
     size_t nperms, nchans;
-    struct perm perms[TURN_MAX_PERMS];
-    struct chan chans[TURN_MAX_CHANNELS];
     struct bucket up, down;
 };
 
@@ -104,6 +108,13 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now);
 /* How many new permissions turn__perm_set() can still install at now: the
  * free slots plus the expired ones. */
 size_t turn__perm_room(const struct alloc *a, uint64_t now);
+
+/* Grows the permission array so that `extra` more entries fit without
+ * allocating (capped at TURN_MAX_PERMS), and the channel array for one
+ * more channel. Return 0 or -ENOMEM (nothing changed). Pointers into the
+ * array (turn__perm_find, turn__chan_by_*) do not survive a call. */
+int turn__perm_reserve(struct alloc *a, size_t extra);
+int turn__chan_reserve(struct alloc *a);
 
 /* The live channel with that number, or bound to that peer, or NULL. */
 struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now);

@@ -439,7 +439,7 @@ static void handle_create_permission(struct req *r)
     for (size_t i = 0; i < n; i++)
         if (turn__perm_find(a, &peers[i], 0))
             turn__perm_set(a, &peers[i], now);
-    if (need > turn__perm_room(a, now)) {
+    if (need > turn__perm_room(a, now) || turn__perm_reserve(a, need) < 0) {
         reply_error(r, 508);
         return;
     }
@@ -489,13 +489,14 @@ static void handle_channel_bind(struct req *r)
             ch = &a->chans[i]; /* reuse an expired slot before growing */
     if (!ch && a->nchans < TURN_MAX_CHANNELS)
         grow = 1;
-    int perm_ok = turn__perm_find(a, &peer, 0) != NULL || turn__perm_room(a, now) > 0;
-    if ((!ch && !grow) || !perm_ok) {
+    int perm_ok = turn__perm_find(a, &peer, 0) != NULL ||
+                  (turn__perm_room(a, now) > 0 && turn__perm_reserve(a, 1) == 0);
+    if ((!ch && !grow) || !perm_ok || (grow && turn__chan_reserve(a) < 0)) {
         reply_error(r, 508);
         return;
     }
     if (grow)
-        ch = &a->chans[a->nchans++];
+        ch = &a->chans[a->nchans++]; /* by_num is NULL here: no pointer went stale */
     ch->num = num;
     ch->peer = peer;
     ch->expires = now + r->ts->o.channel_lifetime * 1000ULL;
