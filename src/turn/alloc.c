@@ -174,24 +174,6 @@ struct perm *turn__perm_find(struct alloc *a, const union net_addr *peer, uint64
     return NULL;
 }
 
-/* Doubles a small array (permissions, channels) of elem-sized entries, from
- * 2 up to max entries: idle allocations hold none, a call one or two.
- * Returns 0, -ENOSPC at max, or -ENOMEM. */
-static int grow(void **arr, uint8_t *cap, size_t elem, size_t max)
-{
-    if (*cap >= max)
-        return -ENOSPC;
-    size_t ncap = *cap ? (size_t)*cap * 2 : 2;
-    if (ncap > max)
-        ncap = max;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p)
-        return -ENOMEM;
-    *arr = p;
-    *cap = (uint8_t)ncap;
-    return 0;
-}
-
 int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
 {
     struct turn_server *ts = a->ts;
@@ -202,18 +184,13 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].v6 == v6 && memcmp(a->perms[i].ip, ip, n) == 0)
             p = &a->perms[i];
+    if (!p && a->nperms < TURN_MAX_PERMS && turn__perm_reserve(a, 1) == 0)
+        p = &a->perms[a->nperms++];
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].expires <= now)
             p = &a->perms[i]; /* expired, not swept yet: reuse */
-    if (!p) {
-        int rc = a->nperms < a->capperms
-                     ? 0
-                     : grow((void **)&a->perms, &a->capperms, sizeof *a->perms, TURN_MAX_PERMS);
-        if (rc < 0)
-            return rc;
-        p = &a->perms[a->nperms++];
-        p->expires = 0;
-    }
+    if (!p)
+        return -ENOSPC;
     if (p->expires <= now || p->v6 != v6 || memcmp(p->ip, ip, n) != 0) {
         memset(p, 0, sizeof *p);
         p->v6 = v6;
@@ -222,6 +199,39 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
     }
     p->expires = now + ts->o.perm_lifetime * 1000ULL;
     return 0;
+}
+
+/* Grows *arr (of *cap entries of size sz) to hold `want`, doubling from 4,
+ * at most max. */
+static int grow(void **arr, uint8_t *cap, size_t sz, size_t want, size_t max)
+{
+    if (want > max)
+        want = max;
+    if (want <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 4;
+    while (c < want)
+        c *= 2;
+    if (c > max)
+        c = max;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    *cap = (uint8_t)c;
+    return 0;
+}
+
+int turn__perm_reserve(struct alloc *a, size_t extra)
+{
+    return grow((void **)&a->perms, &a->perm_cap, sizeof *a->perms, a->nperms + extra,
+                TURN_MAX_PERMS);
+}
+
+int turn__chan_reserve(struct alloc *a)
+{
+    return grow((void **)&a->chans, &a->chan_cap, sizeof *a->chans, a->nchans + 1,
+                TURN_MAX_CHANNELS);
 }
 
 size_t turn__perm_room(const struct alloc *a, uint64_t now)
@@ -267,12 +277,10 @@ int turn__chan_bind(struct alloc *a, uint16_t num, const union net_addr *peer, u
     }
     struct chan *c = same ? same : free_slot;
     if (!c) {
-        int rc = a->nchans < a->capchans
-                     ? 0
-                     : grow((void **)&a->chans, &a->capchans, sizeof *a->chans,
-                            TURN_MAX_CHANNELS);
-        if (rc < 0)
-            return rc;
+        if (a->nchans >= TURN_MAX_CHANNELS)
+            return -ENOSPC;
+        if (turn__chan_reserve(a) < 0)
+            return -ENOMEM;
         c = &a->chans[a->nchans++];
     }
     c->num = num;
@@ -675,7 +683,7 @@ void turn__alloc_sweep(struct turn_server *ts, uint64_t now)
             turn__alloc_close(a);
             continue;
         }
-        uint8_t k = 0;
+        size_t k = 0;
         for (size_t i = 0; i < a->nperms; i++)
             if (a->perms[i].expires > now)
                 a->perms[k++] = a->perms[i];
@@ -686,16 +694,16 @@ void turn__alloc_sweep(struct turn_server *ts, uint64_t now)
             if (a->chans[i].expires + TURN_CHANNEL_HOLD_MS > now)
                 a->chans[k++] = a->chans[i];
         a->nchans = k;
-        /* An allocation gone idle gives its tables back. */
-        if (!a->nperms && a->perms) {
+        /* Give back the memory of an allocation whose call has ended. */
+        if (a->nperms == 0 && a->perms) {
             free(a->perms);
             a->perms = NULL;
-            a->capperms = 0;
+            a->perm_cap = 0;
         }
-        if (!a->nchans && a->chans) {
+        if (a->nchans == 0 && a->chans) {
             free(a->chans);
             a->chans = NULL;
-            a->capchans = 0;
+            a->chan_cap = 0;
         }
     }
 }

@@ -51,13 +51,15 @@ struct alloc {
      * since a 5-tuple has one allocation. */
     struct reservation *made;
     int closing;
-    /* Grown on demand (2, 4, ... up to TURN_MAX_PERMS and
-     * TURN_MAX_CHANNELS) and given back when empty: an idle allocation
-     * holds neither. Pointers into them do not survive a turn__perm_set()
-     * or turn__chan_bind(). */
-    uint8_t nperms, capperms, nchans, capchans;
+    /* Permissions and channels in arrays that grow on demand (4, 8, 16,
+     * 32 entries) up to TURN_MAX_PERMS and TURN_MAX_CHANNELS, and are freed
+     * when the sweep finds them empty: an idle allocation carries none.
+     * Pointers into them do not survive turn__perm_set() or
+     * turn__chan_bind(). */
     struct perm *perms;
     struct chan *chans;
+    uint8_t perm_cap, chan_cap;
+    size_t nperms, nchans;
     struct bucket up, down;
 };
 
@@ -123,6 +125,13 @@ size_t turn__perm_room(const struct alloc *a, uint64_t now);
  * -ENOMEM. */
 int turn__chan_bind(struct alloc *a, uint16_t num, const union net_addr *peer, uint64_t now,
                     uint64_t life_ms);
+
+/* Grows the permission array so that `extra` more entries fit without
+ * allocating (capped at TURN_MAX_PERMS), and the channel array for one
+ * more channel. Return 0 or -ENOMEM (nothing changed). Pointers into the
+ * array (turn__perm_find, turn__chan_by_*) do not survive a call. */
+int turn__perm_reserve(struct alloc *a, size_t extra);
+int turn__chan_reserve(struct alloc *a);
 
 /* The live channel with that number, or bound to that peer, or NULL. */
 struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now);

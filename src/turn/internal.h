@@ -66,6 +66,7 @@
 #define TURN_CHANNEL_MAX_RFC8656 0x4FFF /* TURN_CHANNEL_MAX (stun.h) is RFC 5766's */
 #define TURN_CHANNEL_HOLD_MS 300000 /* RFC 8656: an expired binding's number
                                      * and peer are not rebound for 5 min */
+#define TURN_UDP_SOCKET_BUF (4 << 20) /* client-facing UDP socket buffers */
 
 struct alloc; /* turn/alloc.h */
 

@@ -463,7 +463,7 @@ static void handle_create_permission(struct req *r)
     for (size_t i = 0; i < n; i++)
         if (turn__perm_find(a, &peers[i], 0))
             turn__perm_set(a, &peers[i], now);
-    if (need > turn__perm_room(a, now)) {
+    if (need > turn__perm_room(a, now) || turn__perm_reserve(a, need) < 0) {
         reply_error(r, 508);
         return;
     }
@@ -503,8 +503,10 @@ static void handle_channel_bind(struct req *r)
         return;
     uint64_t now = now_ms(r->ts);
     /* Check every refusal before changing anything: room for the
-     * permission first, then the binding, then the permission. */
-    if (!turn__perm_find(a, &peer, 0) && turn__perm_room(a, now) == 0) {
+     * permission (reserved, so that setting it cannot fail), then the
+     * binding, which changes nothing when refused. */
+    if (!turn__perm_find(a, &peer, 0) &&
+        (turn__perm_room(a, now) == 0 || turn__perm_reserve(a, 1) < 0)) {
         reply_error(r, 508);
         return;
     }

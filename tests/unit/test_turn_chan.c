@@ -31,7 +31,7 @@ TEST(turn_chan_bind_refresh_conflicts_and_hold)
     const uint64_t life = 600000, t0 = 1000000;
     ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p1, t0, life), 0);
     ASSERT_EQ(a.nchans, 1);
-    ASSERT(a.capchans >= 1 && a.capchans <= 2); /* grown on demand, not 32 slots */
+    ASSERT(a.chan_cap == 4); /* grown on demand, not 32 slots */
     ASSERT(turn__chan_by_num(&a, 0x4000, t0) != NULL);
     /* A refresh of the same pair. */
     ASSERT_EQ(turn__chan_bind(&a, 0x4000, &p1, t0 + 1000, life), 0);
@@ -68,7 +68,7 @@ TEST(turn_chan_bind_bounded_per_allocation)
         ASSERT_EQ(turn__chan_bind(&a, (uint16_t)(0x4000 + i), &p, now, 1000), 0);
     }
     ASSERT_EQ(a.nchans, TURN_MAX_CHANNELS);
-    ASSERT_EQ(a.capchans, TURN_MAX_CHANNELS);
+    ASSERT_EQ(a.chan_cap, TURN_MAX_CHANNELS);
     union net_addr p = peer("93.184.216.9", 7000);
     ASSERT_EQ(turn__chan_bind(&a, 0x4FFF, &p, now, 1000), -ENOSPC);
     /* Expired but held slots are not free either; after the hold they are. */
@@ -93,13 +93,13 @@ TEST(turn_perm_table_grows_to_its_bound)
     memset(&a, 0, sizeof a);
     a.ts = ts;
     const uint64_t now = 10000;
-    ASSERT_EQ(a.capperms, 0);
+    ASSERT_EQ(a.perm_cap, 0);
     for (int i = 0; i < TURN_MAX_PERMS; i++) {
         char ip[32];
         snprintf(ip, sizeof ip, "93.184.217.%d", i);
         union net_addr p = peer(ip, 1);
         ASSERT_EQ(turn__perm_set(&a, &p, now), 0);
-        ASSERT(a.capperms >= a.nperms && a.capperms <= 2 * a.nperms + 2);
+        ASSERT(a.perm_cap >= a.nperms && a.perm_cap <= 2 * a.nperms + 2);
     }
     ASSERT_EQ(a.nperms, TURN_MAX_PERMS);
     union net_addr extra = peer("93.184.216.40", 50000);

@@ -532,3 +532,26 @@ TEST(turn_bucket_refill_does_not_overflow_after_long_idle)
     ASSERT_EQ(turn__bucket_take(&b, rate, now, 1), 0);
     ASSERT_EQ(turn__bucket_take(&b, rate, now + 5000, (size_t)rate), 1);
 }
+
+TEST(turn_server_idle_allocation_gives_its_tables_back)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv;
+    int fd = allocated(&e, &s, &srv);
+    struct alloc *a = e.ts->allocs;
+    ASSERT(a->perms == NULL && a->chans == NULL); /* nothing before the first permission */
+    ASSERT_EQ(create_permission(&s, 1, 1, 0), 0);
+    ASSERT_EQ(channel_bind(&s, 0x4000, 1), 0);
+    ASSERT(a->perm_cap == 4 && a->chan_cap == 4);
+    ASSERT_EQ(create_permission(&s, 2, 5, 0), 0);
+    ASSERT_EQ(a->perm_cap, 8); /* grown on demand */
+    for (size_t i = 0; i < a->nperms; i++)
+        a->perms[i].expires = 1;
+    a->chans[0].expires = 1;
+    turn__alloc_sweep(e.ts, uv_now(&e.loop));
+    ASSERT(a->nperms == 0 && a->perms == NULL && a->chans == NULL);
+    close(fd);
+    env_stop(&e);
+}
