@@ -75,15 +75,21 @@ struct alloc *turn__alloc_find(struct turn_server *ts, const struct net_endpoint
  * lifetime, then calls turn__alloc_link(). Returns NULL when out of memory,
  * reservation slots or relay ports. */
 struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
-                              struct reservation *rv, int dont_fragment);
+                              struct reservation *rv, int dont_fragment,
+                              const uint8_t user[32]);
+
+/* The allocations and live EVEN-PORT reservations of the user (SHA-256 of
+ * the username): what user-quota bounds. */
+long turn__user_count(struct turn_server *ts, const uint8_t user[32]);
 
 /* Makes a findable: into the UDP hash or onto its connection (which is then
  * held: no idle deadline while it carries an allocation), and into the
  * server's list and counts. */
 void turn__alloc_link(struct alloc *a);
 
-/* Unlinks the allocation, releases its port and closes its relay socket;
- * the memory goes when the handle is closed. */
+/* Unlinks the allocation, releases its port, drops the EVEN-PORT
+ * reservation it made (if not taken yet) and closes its relay socket; the
+ * memory goes when the handle is closed. */
 void turn__alloc_close(struct alloc *a);
 
 /* Closes expired allocations and drops expired permissions and channels. */

@@ -88,6 +88,7 @@ struct reservation {
     uint8_t v6;
     int fd;
     uint64_t expires; /* 0: free slot */
+    uint8_t user[32]; /* whose quota it counts against (SHA-256 of the username) */
 };
 
 struct turn_server {

@@ -290,11 +290,13 @@ static void handle_allocate(struct req *r)
         reply_error(r, 486);
         return;
     }
+    int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
     if (ts->o.user_quota) {
-        long n = 0;
-        for (struct alloc *x = ts->allocs; x; x = x->next)
-            n += memcmp(x->user, r->user, 32) == 0;
-        if (n >= ts->o.user_quota) {
+        /* Reservations count as allocations: one that EVEN-PORT R makes
+         * needs room too, and one this request takes over is already in. */
+        long need = (rv && memcmp(rv->user, r->user, 32) == 0) ? 0 : 1;
+        need += reserve;
+        if (turn__user_count(ts, r->user) + need > ts->o.user_quota) {
             ts->n_quota++;
             reply_error(r, 486);
             return;
@@ -305,9 +307,8 @@ static void handle_allocate(struct req *r)
     if (zero)
         life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME
                                                           : ts->o.max_lifetime;
-    int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
-    struct alloc *a =
-        turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
+    struct alloc *a = turn__alloc_new(ts, v6, even, reserve, rv,
+                                      stun_find(m, STUN_A_DONT_FRAGMENT) != NULL, r->user);
     if (!a) {
         ts->n_nocap++;
         reply_error(r, 508);
