@@ -2,9 +2,10 @@
  * net/http.c - see http.h.
  *
  * Per connection: one llhttp parser, a deadline timer, and a buffer of
- * input not parsed yet (allocated only while bytes wait). Per request: an
- * exchange holding the request, its head and body copies and the
- * response. Requests are parsed one at a time: on_message_complete pauses
+ * input not parsed yet (allocated only while bytes wait): an idle
+ * keep-alive connection costs under 1 KiB (it was 88 KiB with fixed
+ * buffers). Per request: an exchange holding the request, its head and
+ * body copies and the response, freed when the answer is queued. Requests are parsed one at a time: on_message_complete pauses
  * the parser, the handler runs outside llhttp's callbacks, and parsing of
  * the bytes behind it resumes once the answer is queued and the output is
  * below HTTP_OUTPUT_HIGH.

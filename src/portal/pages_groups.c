@@ -117,8 +117,10 @@ static int ban_row(void *arg, const struct core_member *m)
     struct group_ctx *c = arg;
     struct preq *pr = c->pr;
     c->n++;
-    http_html_printf(pr->res, "<li data-nick=\"%s\"><strong>%s</strong> <form class=\"inline\" "
-                     "method=\"post\" action=\"/g/%s/unban\">", m->nickname, m->nickname,
+    http_html_printf(pr->res, "<li class=\"member\" data-nick=\"%s\"><div class=\"who\">"
+                     "<strong>%s</strong></div>", m->nickname, m->nickname);
+    page_dial(pr, m->dial_code, 0);
+    http_html_printf(pr->res, "<form class=\"inline\" method=\"post\" action=\"/g/%s/unban\">",
                      c->g.slug);
     page_csrf(pr);
     http_html_printf(pr->res, "<input type=\"hidden\" name=\"who\" value=\"%s\"><button "

@@ -114,8 +114,6 @@ static void port_take(struct turn_server *ts, uint16_t port)
     ts->ports[port / 8] |= (uint8_t)(1u << (port % 8));
 }
 
-static void resv_drop(struct turn_server *ts, struct reservation *rv);
-
 static void on_relay_closed(uv_handle_t *h)
 {
     struct alloc *a = h->data;
@@ -126,14 +124,22 @@ static void on_relay_closed(uv_handle_t *h)
     turn__handle_unref(ts);
 }
 
-/* Unlinks the allocation, releases its port and closes its relay socket;
- * the memory goes when the handle is closed. */
+static void resv_drop(struct turn_server *ts, struct reservation *rv);
+
 void turn__alloc_close(struct alloc *a)
 {
     struct turn_server *ts = a->ts;
     if (a->closing)
         return;
     a->closing = 1;
+    if (a->has_token) {
+        /* Its RTCP port is of no use without it: free the socket now
+         * rather than in 30 s (one credential could otherwise pin a
+         * thousand sockets by allocating and deleting in a loop). */
+        struct reservation *rv = turn__resv_find(ts, a->token);
+        if (rv)
+            resv_drop(ts, rv);
+    }
     if (!a->client.conn) {
         struct alloc **pp = &ts->hash[a->bucket];
         while (*pp && *pp != a)
@@ -154,10 +160,6 @@ void turn__alloc_close(struct alloc *a)
     assert(ts->nallocs > 0);
     ts->nallocs--;
     port_release(ts, a->port);
-    /* Its reservation goes with it unless an allocation took it over (the
-     * slot is then free or holds another token). */
-    if (a->made && a->made->expires && memcmp(a->made->token, a->token, 8) == 0)
-        resv_drop(ts, a->made);
     uv_close((uv_handle_t *)&a->relay, on_relay_closed);
 }
 
@@ -488,10 +490,12 @@ static void resv_drop(struct turn_server *ts, struct reservation *rv)
     rv->expires = 0;
 }
 
-long turn__resv_count(struct turn_server *ts, const uint8_t user[32])
+long turn__user_count(struct turn_server *ts, const uint8_t user[32])
 {
-    uint64_t now = now_ms(ts);
     long n = 0;
+    uint64_t now = now_ms(ts);
+    for (struct alloc *x = ts->allocs; x; x = x->next)
+        n += memcmp(x->user, user, 32) == 0;
     for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
         n += ts->resv[i].expires > now && memcmp(ts->resv[i].user, user, 32) == 0;
     return n;
@@ -589,7 +593,8 @@ static int relay_open(struct turn_server *ts, struct alloc *a, int fd, unsigned 
 /* ------------------------------------------------------------ life cycle */
 
 struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
-                              struct reservation *rv, int dont_fragment)
+                              struct reservation *rv, int dont_fragment,
+                              const uint8_t user[32])
 {
     struct alloc *a = calloc(1, sizeof *a);
     if (!a)
@@ -627,6 +632,7 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
         uint8_t t[8];
         if (getentropy(t, sizeof t) == 0) {
             memcpy(slot->token, t, 8);
+            memcpy(slot->user, user, 32);
             slot->port = (uint16_t)(port + 1);
             slot->v6 = (uint8_t)v6;
             slot->fd = fd2;
@@ -634,7 +640,6 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
             port_take(ts, slot->port);
             memcpy(a->token, t, 8);
             a->has_token = 1;
-            a->made = slot;
         } else {
             close(fd2);
         }

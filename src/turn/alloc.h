@@ -46,10 +46,6 @@ struct alloc {
     uint8_t alloc_tid[STUN_TID_LEN];
     uint8_t token[8];
     int has_token;
-    /* The EVEN-PORT R reservation this allocation made (a->token), dropped
-     * with it if still unused: one reservation per client 5-tuple at most,
-     * since a 5-tuple has one allocation. */
-    struct reservation *made;
     int closing;
     /* Permissions and channels in arrays that grow on demand (4, 8, 16,
      * 32 entries) up to TURN_MAX_PERMS and TURN_MAX_CHANNELS, and are freed
@@ -82,15 +78,21 @@ struct alloc *turn__alloc_find(struct turn_server *ts, const struct net_endpoint
  * lifetime, then calls turn__alloc_link(). Returns NULL when out of memory,
  * reservation slots or relay ports. */
 struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
-                              struct reservation *rv, int dont_fragment);
+                              struct reservation *rv, int dont_fragment,
+                              const uint8_t user[32]);
+
+/* The allocations and live EVEN-PORT reservations of the user (SHA-256 of
+ * the username): what user-quota bounds. */
+long turn__user_count(struct turn_server *ts, const uint8_t user[32]);
 
 /* Makes a findable: into the UDP hash or onto its connection (which is then
  * held: no idle deadline while it carries an allocation), and into the
  * server's list and counts. */
 void turn__alloc_link(struct alloc *a);
 
-/* Unlinks the allocation, releases its port and closes its relay socket;
- * the memory goes when the handle is closed. */
+/* Unlinks the allocation, releases its port, drops the EVEN-PORT
+ * reservation it made (if not taken yet) and closes its relay socket; the
+ * memory goes when the handle is closed. */
 void turn__alloc_close(struct alloc *a);
 
 /* Closes expired allocations and drops expired permissions and channels. */
@@ -143,9 +145,6 @@ struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token
 /* 1 when a relay port is held by an allocation or a reservation (of either
  * family): the peer policy's relay_port_live, with the server as ctx. */
 int turn__port_live(const void *ts, uint16_t port);
-
-/* The live reservations made by the user with that hash. */
-long turn__resv_count(struct turn_server *ts, const uint8_t user[32]);
 
 /* Drops expired reservations (all of them when `all`). */
 void turn__resv_sweep(struct turn_server *ts, int all);

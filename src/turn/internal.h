@@ -90,11 +90,11 @@ struct bucket {
  * so that nobody else can take it before the RTCP allocation comes. */
 struct reservation {
     uint8_t token[8];
-    uint8_t user[32]; /* who made it: it counts against their user-quota */
     uint16_t port;
     uint8_t v6;
     int fd;
     uint64_t expires; /* 0: free slot */
+    uint8_t user[32]; /* whose quota it counts against (SHA-256 of the username) */
 };
 
 /* Issue 12's aggregate counters: every refusal by reason and every send

@@ -306,17 +306,15 @@ static void handle_allocate(struct req *r)
     }
     int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
     if (ts->o.user_quota) {
-        /* The user's allocations and live EVEN-PORT reservations; this
-         * request adds one allocation, and one reservation with R, and a
-         * reservation of this user that it takes over stops counting. */
-        long n = turn__resv_count(ts, r->user);
-        for (struct alloc *x = ts->allocs; x; x = x->next)
-            n += memcmp(x->user, r->user, 32) == 0;
-        if (rv && memcmp(rv->user, r->user, 32) == 0)
-            n--;
-        if (n + 1 + reserve > ts->o.user_quota) {
+        /* Reservations count as allocations: one that EVEN-PORT R makes
+         * needs room too, and one this request takes over is already in. */
+        long need = (rv && memcmp(rv->user, r->user, 32) == 0) ? 0 : 1;
+        need += reserve;
+        long have = turn__user_count(ts, r->user);
+        if (have + need > ts->o.user_quota) {
             ts->n_quota++;
-            ts->ref.resv_quota += reserve && n + 1 <= ts->o.user_quota;
+            /* Refused only because of the reservation R asks for. */
+            ts->ref.resv_quota += reserve && have + need - 1 <= ts->o.user_quota;
             reply_error(r, 486);
             return;
         }
@@ -326,15 +324,13 @@ static void handle_allocate(struct req *r)
     if (zero)
         life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME
                                                           : ts->o.max_lifetime;
-    struct alloc *a =
-        turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
+    struct alloc *a = turn__alloc_new(ts, v6, even, reserve, rv,
+                                      stun_find(m, STUN_A_DONT_FRAGMENT) != NULL, r->user);
     if (!a) {
         ts->n_nocap++;
         reply_error(r, 508);
         return;
     }
-    if (a->made)
-        memcpy(a->made->user, r->user, 32); /* counted against user-quota */
     a->client = *r->from;
     a->expires = now_ms(ts) + life * 1000ULL;
     memcpy(a->user, r->user, 32);

@@ -232,3 +232,28 @@ def test_connections_per_address_are_capped(t9server):
     for h in held:
         h.close()
     s.wait_healthy()  # the slots come back
+
+
+def test_deferred_answer_keeps_pipelined_order(t9server):
+    """A login (bcrypt on the thread pool) pipelined before two quick GETs is
+    answered first, then the GETs, on the same connection."""
+    s = t9server(args=["--portal-bcrypt-cost=8"])
+    c = connect(s.portal_port)
+    c.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = b""
+    while b"</html>" not in head:
+        chunk = c.recv(65536)
+        assert chunk
+        head += chunk
+    cookie = head.split(b"Set-Cookie: t9c=")[1].split(b";")[0]
+    body = b"csrf=" + cookie + b"&email=a%40example.org&password=0123456789abc&next=%2F"
+    c.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nCookie: t9c=" + cookie +
+              b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+              str(len(body)).encode() + b"\r\n\r\n" + body +
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data, closed = read_until_closed(c)
+    c.close()
+    assert closed
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", data) == [b"403", b"200", b"404"], data[:300]
+    assert b"Wrong email or password" in data.split(b"HTTP/1.1 200 OK")[0]

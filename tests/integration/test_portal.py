@@ -615,3 +615,17 @@ def test_verify_and_reset_pages_redeem_tokens(t9server):
     assert a.get("/account").status == 303  # every session ended
     login(b, "ver@example.org", "a fresh passphrase")
     login(Client(s.portal_port), "ver@example.org", PASSWORD, expect=403)
+
+
+def test_answers_are_counted_by_status(t9server):
+    s = t9server(args=FAST)
+    before = s.metrics()
+    c = Client(s.portal_port)
+    for path in ("/nope", "/nope", "/privacy"):
+        c.get(path)
+    c.request("DELETE", "/privacy")
+    after = s.metrics()
+    key = 't9phone_portal_http_answers_total{status="%s"}'
+    assert after[key % "404"] - before[key % "404"] == 2
+    assert after[key % "405"] - before[key % "405"] == 1
+    assert after[key % "200"] - before[key % "200"] >= 1

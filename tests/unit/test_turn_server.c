@@ -70,6 +70,9 @@ static void set(config_t *cfg, const char *flag)
         t_fail(__FILE__, __LINE__, "%s: %s", flag, err);
 }
 
+/* Extra flags for the next env_start() (NULL-terminated), reset by it. */
+static const char *env_extra[4];
+
 static void env_start(struct env *e)
 {
     const struct config_key *const tables[] = { realm_table, turn_config_keys };
@@ -91,6 +94,9 @@ static void env_start(struct env *e)
     set(e->cfg, "--relay-ip=127.0.0.1");
     set(e->cfg, "--allow-loopback-peers");
     set(e->cfg, "--no-tls");
+    for (int i = 0; i < 4 && env_extra[i]; i++)
+        set(e->cfg, env_extra[i]);
+    memset(env_extra, 0, sizeof env_extra);
     struct turn_auth auth = { lookup, NULL };
     char err[256];
     int rc = turn_server_start(&e->loop, e->cfg, &auth, &e->ts, err, sizeof err);
@@ -553,5 +559,126 @@ TEST(turn_server_idle_allocation_gives_its_tables_back)
     turn__alloc_sweep(e.ts, uv_now(&e.loop));
     ASSERT(a->nperms == 0 && a->perms == NULL && a->chans == NULL);
     close(fd);
+    env_stop(&e);
+}
+
+/* ------------------------------------------------------------ EVEN-PORT reservations */
+
+struct alloc_args {
+    int reserve;
+    const uint8_t *token;
+};
+
+static void put_alloc(struct stun_builder *b, void *arg)
+{
+    const struct alloc_args *x = arg;
+    put_udp(b, NULL);
+    if (x->reserve) {
+        uint8_t r = 0x80;
+        stun_put(b, STUN_A_EVEN_PORT, &r, 1);
+    }
+    if (x->token)
+        stun_put(b, STUN_A_RESERVATION_TOKEN, x->token, 8);
+}
+
+/* A second client of the same user on its own socket: its nonce, then an
+ * Allocate with args; returns the error code or 0, the token in token. */
+static int allocate_with(struct session *s, int fd, const struct alloc_args *x, uint8_t token[8])
+{
+    uint8_t resp[2048];
+    struct stun_msg m;
+    s->fd = fd;
+    request(s, TURN_ALLOCATE, put_alloc, (void *)x, &m, resp, sizeof resp);
+    if (m.cls != STUN_SUCCESS)
+        return err_code(&m);
+    const struct stun_attr *t = stun_find(&m, STUN_A_RESERVATION_TOKEN);
+    if (token && t && t->len == 8)
+        memcpy(token, t->val, 8);
+    return 0;
+}
+
+static size_t live_reservations(struct env *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
+        n += e->ts->resv[i].expires != 0;
+    return n;
+}
+
+TEST(turn_server_reservations_count_against_user_quota)
+{
+    struct env e;
+    env_extra[0] = "--user-quota=2";
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv, me;
+    int fd1 = allocated(&e, &s, &srv); /* one allocation of the user */
+    int fd2 = udp_socket(&me), fd3 = udp_socket(&me);
+    /* EVEN-PORT R needs room for the allocation and its reservation: 3 > 2. */
+    struct alloc_args even = { 1, NULL };
+    ASSERT_EQ(allocate_with(&s, fd2, &even, NULL), 486);
+    ASSERT_EQ(live_reservations(&e), 0);
+    /* Without the first allocation it fits, and then the user is full. */
+    struct alloc_args plain = { 0, NULL };
+    s.fd = fd1;
+    uint8_t resp[2048];
+    struct stun_msg m;
+    uint8_t rq[256];
+    struct stun_builder b;
+    new_tid(&s);
+    stun_build_init(&b, rq, sizeof rq, TURN_REFRESH, STUN_REQUEST, s.tid);
+    stun_put_u32(&b, STUN_A_LIFETIME, 0);
+    stun_put(&b, STUN_A_USERNAME, user, strlen(user));
+    stun_put(&b, STUN_A_REALM, "t9phone.local", 13);
+    stun_put(&b, STUN_A_NONCE, s.nonce, s.nonce_len);
+    stun_put_integrity(&b, s.key, 16);
+    transact(&e, fd1, &srv, rq, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+    ASSERT_EQ(m.cls, STUN_SUCCESS);
+    uint8_t token[8] = { 0 };
+    ASSERT_EQ(allocate_with(&s, fd2, &even, token), 0);
+    ASSERT_EQ(live_reservations(&e), 1);
+    ASSERT_EQ(allocate_with(&s, fd1, &plain, NULL), 486);
+    /* Taking the reservation over needs no more room. */
+    struct alloc_args take = { 0, token };
+    ASSERT_EQ(allocate_with(&s, fd3, &take, NULL), 0);
+    ASSERT_EQ(live_reservations(&e), 0);
+    ASSERT_EQ(e.ts->nallocs, 2);
+    close(fd1);
+    close(fd2);
+    close(fd3);
+    env_stop(&e);
+}
+
+TEST(turn_server_reservation_goes_with_its_allocation)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv, me;
+    int fd1 = allocated(&e, &s, &srv);
+    int fd2 = udp_socket(&me), fd3 = udp_socket(&me);
+    struct alloc_args even = { 1, NULL };
+    uint8_t token[8] = { 0 };
+    ASSERT_EQ(allocate_with(&s, fd2, &even, token), 0);
+    ASSERT_EQ(live_reservations(&e), 1);
+    /* The RTP allocation is deleted: its reserved RTCP socket goes at once. */
+    uint8_t resp[2048], rq[256];
+    struct stun_msg m;
+    struct stun_builder b;
+    new_tid(&s);
+    stun_build_init(&b, rq, sizeof rq, TURN_REFRESH, STUN_REQUEST, s.tid);
+    stun_put_u32(&b, STUN_A_LIFETIME, 0);
+    stun_put(&b, STUN_A_USERNAME, user, strlen(user));
+    stun_put(&b, STUN_A_REALM, "t9phone.local", 13);
+    stun_put(&b, STUN_A_NONCE, s.nonce, s.nonce_len);
+    stun_put_integrity(&b, s.key, 16);
+    transact(&e, fd2, &srv, rq, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+    ASSERT_EQ(m.cls, STUN_SUCCESS);
+    ASSERT_EQ(live_reservations(&e), 0);
+    struct alloc_args take = { 0, token };
+    ASSERT_EQ(allocate_with(&s, fd3, &take, NULL), 508);
+    close(fd1);
+    close(fd2);
+    close(fd3);
     env_stop(&e);
 }
