@@ -347,7 +347,7 @@ def test_denied_peer_gets_403(t9server, peer):
 
 
 def test_protocol_errors(t9server):
-    port, _, args = turn_args(extra=["--user-quota=1"])
+    port, _, args = turn_args(extra=["--user-quota=2"])
     t9server(args)
     c = Client(port)
     try:
@@ -389,23 +389,52 @@ def test_protocol_errors(t9server):
         v6 = struct.pack("!BBH", 0, 2, 1) + os.urandom(16)
         _, cls, _, a = c.authed(8, [(0x0012, v6)], user, key, nonce)
         assert error_code(a) == 443
-        # 486: user-quota=1, a second allocation from another socket.
+        # 486: user-quota=2, a third allocation from another socket.
         d = Client(port)
+        d2 = Client(port)
         try:
             (_, cls, _, a), _ = d.allocate(user, key)
+            assert cls == 2, error_code(a)
+            (_, cls, _, a), _ = d2.allocate(user, key)
             assert cls == 3 and error_code(a) == 486
         finally:
             d.close()
-        # EVEN-PORT with R under user-quota=1: the reservation counts against the quota
-        # (security review M5), so an allocation and its reservation do not fit: 486.
-        # The even port, the token and port+1 are in test_turn_policy.py.
+            d2.close()
+        # EVEN-PORT with R: even port and a token; the token allocates port+1
+        # (from another socket, as another user: quota is per user).
         e = Client(port)
         try:
             u3, p3 = rest_credential(SECRET, int(time.time()) + 3600, "carol")
             (_, cls, _, a), n3 = e.allocate(u3, ltc_key(u3, p3), [(0x0018, b"\x80")])
-            assert cls == 3 and error_code(a) == 486
+            assert cls == 2, error_code(a)
+            rport = struct.unpack("!H", a[0x0016][0][2:4])[0] ^ (MAGIC >> 16)
+            assert rport % 2 == 0
+            token = a[0x0022][0]
+            assert len(token) == 8
+            # The reservation counts against carol's quota: allocation + reservation
+            # = 2, so another EVEN-PORT R (two more) is refused.
+            e2 = Client(port)
+            try:
+                (_, cls, _, a), _ = e2.allocate(u3, ltc_key(u3, p3), [(0x0018, b"\x80")])
+                assert cls == 3 and error_code(a) == 486
+            finally:
+                e2.close()
         finally:
             e.close()
+        f = Client(port)
+        try:
+            u4, p4 = rest_credential(SECRET, int(time.time()) + 3600, "dave")
+            (_, cls, _, a), _ = f.allocate(u4, ltc_key(u4, p4), [(0x0022, token)])
+            assert cls == 2, error_code(a)
+            assert struct.unpack("!H", a[0x0016][0][2:4])[0] ^ (MAGIC >> 16) == rport + 1
+            g = Client(port)
+            try:
+                (_, cls, _, a), _ = g.allocate(u4, ltc_key(u4, p4), [(0x0022, token)])
+                assert cls == 3 and error_code(a) in (486, 508)
+            finally:
+                g.close()
+        finally:
+            f.close()
         # Refresh with lifetime 0 deletes; then 437.
         _, cls, _, a = c.authed(4, [(0x000D, b"\0\0\0\0")], user, key, nonce)
         assert cls == 2

@@ -306,8 +306,8 @@ def start_limited(tmp_path, nofile, extra):
 
 def test_start_refused_when_descriptors_do_not_fit(tmp_path):
     """Under a hard limit of 256 descriptors, the default caps (1024 TCP/TLS
-    connections, 16384 relay ports) cannot fit: serve refuses to start and names the
-    keys; with caps that fit, it starts."""
+    connections, 16384 relay ports, the portal's 512) cannot fit: serve refuses to
+    start and names the keys; with caps that fit, it starts."""
     p = start_limited(tmp_path / "a", 256, [])
     try:
         out, _ = p.communicate(timeout=30)
@@ -323,6 +323,7 @@ def test_start_refused_when_descriptors_do_not_fit(tmp_path):
 
     lo = free_port()
     p = start_limited(tmp_path / "b", 256, ["--turn-max-connections=50",
+                                            "--portal-max-connections=20",
                                             f"--min-port={lo}", f"--max-port={lo + 49}"])
     try:
         time.sleep(1.5)
