@@ -93,6 +93,16 @@ int turn_rest_expiry(const char *user, size_t ulen, char sep, int64_t *expiry)
     return digits(t, ulen - (size_t)(t - user), expiry);
 }
 
+int turn_rest_check(int64_t expiry, int64_t now, int64_t max_ttl)
+{
+    if (expiry < now)
+        return -EKEYEXPIRED;
+    /* expiry - now cannot overflow: both are at most 18 digits or the clock. */
+    if (max_ttl > 0 && expiry - now > max_ttl)
+        return -ERANGE;
+    return 0;
+}
+
 void turn_ltc_key(const char *user, size_t ulen, const char *realm, const char *pass,
                   size_t plen, uint8_t key[16])
 {
