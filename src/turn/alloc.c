@@ -347,15 +347,9 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
         return;
     }
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int rc = uv_udp_try_send(&a->relay, &b, 1, &peer->sa);
-    if (rc >= 0) {
+    if (uv_udp_try_send(&a->relay, &b, 1, &peer->sa) >= 0) {
         ts->n_relayed++;
         ts->n_relayed_bytes += n;
-    } else if (rc != UV_EAGAIN) {
-        /* This path is refused (no route, a firewall): counted, and the
-         * allocation goes on relaying to its other peers. */
-        ts->n_send_errors++;
-        ts->n_dropped++;
     } else
         ts->n_dropped++;
 }

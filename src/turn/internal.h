@@ -120,7 +120,6 @@ struct turn_server {
     /* counters (logged and in /metrics, never per client) */
     uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
     uint64_t n_relayed_bytes; /* payload bytes, both directions */
-    uint64_t n_send_errors;   /* a relayed path the kernel refused (ENETUNREACH, EPERM...) */
     uint64_t last_stats;
     /* buffers */
     uint8_t tx[TURN_TX_SIZE];

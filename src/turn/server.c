@@ -251,9 +251,6 @@ void turn_server_metrics(const struct turn_server *ts, struct metrics_out *m)
                     ts->n_relayed);
     metrics_counter(m, "t9phone_turn_relayed_bytes_total", "payload bytes relayed", NULL,
                     ts->n_relayed_bytes);
-    metrics_counter(m, "t9phone_turn_send_errors_total",
-                    "relayed packets the kernel refused to send (no route, firewall)", NULL,
-                    ts->n_send_errors);
     metrics_counter(m, "t9phone_turn_dropped_packets_total",
                     "packets dropped (no permission, bandwidth, send error)", NULL,
                     ts->n_dropped);
