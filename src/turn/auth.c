@@ -64,7 +64,9 @@ int turn_rest_password(const char *secret, size_t slen, const char *user, size_t
 {
     uint8_t mac[20];
     crypto_hmac_sha1(secret, slen, user, ulen, mac);
-    return crypto_base64_encode(mac, sizeof mac, out, outlen);
+    int rc = crypto_base64_encode(mac, sizeof mac, out, outlen);
+    crypto_wipe(mac, sizeof mac); /* it is the user's password */
+    return rc;
 }
 
 static int digits(const char *s, size_t n, int64_t *v)
