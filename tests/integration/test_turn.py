@@ -144,7 +144,6 @@ def turn_args(tls_dir=None, extra=()):
     port = free_port()
     relay_lo = free_port()
     args = [f"--listening-port={port}", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-            f"--metrics-port={free_port()}",
             f"--min-port={relay_lo}", f"--max-port={min(relay_lo + 400, 65535)}",
             "--use-auth-secret", f"--static-auth-secret={SECRET}",
             # turnutils_uclient picks channel numbers up to 0x7FFF (RFC 5766).
@@ -740,7 +739,8 @@ def test_tls_and_relay_in_an_empty_root(tmp_path, peer):
                                             "--pkey=/key.pem"])
     log = open(tmp_path / "chroot.log", "wb")
     proc = subprocess.Popen([shutil.which("chroot") or "/usr/sbin/chroot", str(root), "/t9phone", "serve", "--data-dir=/data",
-                             f"--portal-port={free_port()}"] + args, stderr=log, env={})
+                             f"--portal-port={free_port()}", f"--metrics-port={free_port()}"] + args,
+                            stderr=log, env={})
     try:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
