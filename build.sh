@@ -31,6 +31,8 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 # libclang-rt-14-dev for the fuzzers' runtime) must be listed here.
 build_pkgs=(musl-tools re2c tcl dpkg-dev gcc libc6-dev make ca-certificates xz-utils file)
 test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
+# `ip` for the TURN tests that run in a network namespace of their own.
+test_pkgs+=(iproute2)
 # The SIP tests: sipp, Linphone's command-line client, sipvicious.
 test_pkgs+=(sip-tester linphone-cli sipvicious)
 # The portal's browser tests: Debian's Chromium (with a font: fonts-liberation

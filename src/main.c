@@ -695,6 +695,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     const struct config_key *tables[1 + MAIN_NENGINES];
     size_t ntables = main_key_tables(tables);
+    char terr[CONFIG_ERR_LEN];
+    if (config_check_tables(tables, ntables, terr) < 0) {
+        fprintf(stderr, "t9phone: %s\n", terr);
+        return 1;
+    }
     config_t *cfg = config_new(tables, ntables);
     if (!cfg) {
         fprintf(stderr, "t9phone: out of memory\n");

@@ -51,4 +51,17 @@ static inline void bytes_wr64le(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* The value of one hexadecimal digit (either case), or -1: %-escapes in
+ * SIP URIs and in form bodies decode with it. */
+static inline int bytes_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

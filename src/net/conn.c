@@ -10,11 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "base/siphash.h"
 #include "net/stream_out.h"
 #include "net/tls.h"
+
+/* Datagrams of one UDP listener queued for the loop turn's sendmmsg. */
+struct udp_out {
+    unsigned n;
+    size_t used;
+    struct mmsghdr h[NET_UDP_SEND_BATCH];
+    struct iovec iov[NET_UDP_SEND_BATCH];
+    union net_addr to[NET_UDP_SEND_BATCH];
+    uint8_t arena[NET_UDP_SEND_ARENA];
+};
 
 struct net_listener {
     struct net_conns *s;
@@ -22,6 +33,9 @@ struct net_listener {
     struct tls_server *tls;
     int owed; /* a connection waits for the spare handle to be accepted */
     struct net_listener *next;
+    struct udp_out *out;                 /* udp_batch only */
+    int dirty;                           /* on s->dirty */
+    struct net_listener *dirty_next;
     union {
         uv_udp_t udp;
         uv_tcp_t tcp;
@@ -57,6 +71,10 @@ struct net_conns {
     size_t nsrc;           /* a power of two */
     uint8_t src_key[SIPHASH_KEY_LEN];
     uv_timer_t sweep;
+    uint8_t *mmsg_buf;              /* udp_batch: recvmmsg lands here */
+    uv_prepare_t flush_pre;         /* udp_batch: queued datagrams leave before */
+    uv_check_t flush_post;          /* the loop blocks and after each I/O phase */
+    struct net_listener *dirty;     /* listeners with queued datagrams */
     uv_tcp_t spare; /* accepts what cannot be served, to close it */
     int spare_busy;
     size_t handles;
@@ -85,8 +103,10 @@ static void handle_gone(struct net_conns *s)
     void *arg = s->done_arg;
     for (struct net_listener *l = s->listeners, *n; l; l = n) {
         n = l->next;
+        free(l->out);
         free(l);
     }
+    free(s->mmsg_buf);
     explicit_bzero(s->src_key, sizeof s->src_key);
     free(s->src);
     free(s);
@@ -498,8 +518,83 @@ void net_conn_pause(struct net_conn *c, int on)
         conn_frames(c);
 }
 
+/* Sends what l has queued, in as few sendmmsg calls as the kernel allows;
+ * a datagram it refuses is counted and skipped, EAGAIN drops the rest. */
+static void udp_flush(struct net_listener *l)
+{
+    struct udp_out *o = l->out;
+    unsigned done = 0;
+    uv_os_fd_t fd;
+    if (o->n && uv_fileno((const uv_handle_t *)&l->h.udp, &fd) == 0) {
+        while (done < o->n) {
+            /* The system call itself: musl's sendmmsg() on 64-bit loops over
+             * sendmsg() (its msghdr pads differ from the kernel's; ours are
+             * zeroed, so the kernel reads them right). */
+            int r = (int)syscall(SYS_sendmmsg, fd, o->h + done, o->n - done, MSG_DONTWAIT);
+            l->s->st.udp_send_calls++;
+            if (r > 0) {
+                done += (unsigned)r;
+            } else if (r < 0 && errno == EINTR) {
+                continue;
+            } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                l->s->st.udp_send_errors++;
+                done++; /* that one datagram is refused: go on with the next */
+            } else {
+                break;
+            }
+        }
+    }
+    l->s->st.udp_send_errors += o->n - done;
+    o->n = 0;
+    o->used = 0;
+}
+
+static void flush_dirty(struct net_conns *s)
+{
+    for (struct net_listener *l = s->dirty, *n; l; l = n) {
+        n = l->dirty_next;
+        l->dirty = 0;
+        l->dirty_next = NULL;
+        udp_flush(l);
+    }
+    s->dirty = NULL;
+}
+
+static void on_flush_pre(uv_prepare_t *h) { flush_dirty(h->data); }
+static void on_flush_post(uv_check_t *h) { flush_dirty(h->data); }
+
+static int udp_queue(struct net_listener *l, const union net_addr *to, const void *p, size_t n)
+{
+    struct udp_out *o = l->out;
+    if (o->n == NET_UDP_SEND_BATCH || o->used + n > NET_UDP_SEND_ARENA)
+        udp_flush(l);
+    unsigned i = o->n++;
+    memcpy(o->arena + o->used, p, n);
+    o->iov[i] = (struct iovec){ o->arena + o->used, n };
+    o->used += (n + 7) & ~(size_t)7;
+    o->to[i] = *to;
+    o->h[i].msg_hdr = (struct msghdr){
+        .msg_name = &o->to[i],
+        .msg_namelen = to->sa.sa_family == AF_INET6 ? sizeof to->in6 : sizeof to->in,
+        .msg_iov = &o->iov[i],
+        .msg_iovlen = 1,
+    };
+    o->h[i].msg_len = 0;
+    if (!l->dirty) {
+        l->dirty = 1;
+        l->dirty_next = l->s->dirty;
+        l->s->dirty = l;
+    }
+    return 0;
+}
+
 int net_udp_send(struct net_listener *l, const union net_addr *to, const void *p, size_t n)
 {
+    if (l->out && !l->s->closing) {
+        if (n <= NET_UDP_SEND_ARENA / 4)
+            return udp_queue(l, to, p, n);
+        udp_flush(l); /* a large one goes now, after what was queued before it */
+    }
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
     int rc = uv_udp_try_send(&l->h.udp, &b, 1, &to->sa);
     if (rc < 0) {
@@ -627,8 +722,19 @@ static void on_connection(uv_stream_t *server, int status)
 static void on_udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct net_listener *l = h->data;
+    struct net_conns *s = l->s;
     (void)hint;
-    *buf = uv_buf_init((char *)l->s->cfg.udp_buf, (unsigned)l->s->cfg.udp_buf_len);
+    if (s->mmsg_buf)
+        *buf = uv_buf_init((char *)s->mmsg_buf, NET_UDP_RECV_BATCH * 65536u);
+    else
+        *buf = uv_buf_init((char *)s->cfg.udp_buf, (unsigned)s->cfg.udp_buf_len);
+}
+
+/* SO_RCVBUF or SO_SNDBUF of fd: forced past the sysctl cap when allowed. */
+static void set_sockbuf(uv_os_fd_t fd, int force_opt, int opt, int size)
+{
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size) != 0)
+        setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
 
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
@@ -638,7 +744,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     struct net_conns *s = l->s;
     (void)flags;
     if (nread <= 0 || !from || s->closing)
-        return;
+        return; /* with recvmmsg, the batch's end (UV_UDP_MMSG_FREE) comes here too */
     s->st.udp_in++;
     union net_addr a;
     net_addr_copy(&a, from);
@@ -674,6 +780,22 @@ int net_conns_new(uv_loop_t *loop, const struct net_conns_config *cfg, struct ne
         free(s);
         return -ENOMEM;
     }
+    if (cfg->udp_batch) {
+        s->mmsg_buf = malloc((size_t)NET_UDP_RECV_BATCH * 65536u);
+        if (!s->mmsg_buf) {
+            free(s->src);
+            free(s);
+            return -ENOMEM;
+        }
+        uv_prepare_init(loop, &s->flush_pre);
+        s->flush_pre.data = s;
+        s->handles++;
+        uv_prepare_start(&s->flush_pre, on_flush_pre);
+        uv_check_init(loop, &s->flush_post);
+        s->flush_post.data = s;
+        s->handles++;
+        uv_check_start(&s->flush_post, on_flush_post);
+    }
     uv_timer_init(loop, &s->sweep);
     s->sweep.data = s;
     s->handles++;
@@ -708,17 +830,24 @@ int net_listen(struct net_conns *s, int kind, const union net_addr *addr,
     int v6 = addr->sa.sa_family == AF_INET6;
     int rc;
     if (kind == NET_UDP) {
-        uv_udp_init(s->loop, &l->h.udp);
+        uv_udp_init_ex(s->loop, &l->h.udp, s->cfg.udp_batch ? UV_UDP_RECVMMSG : 0);
         l->h.udp.data = l;
         s->handles++;
-        rc = uv_udp_bind(&l->h.udp, &addr->sa, v6 ? UV_UDP_IPV6ONLY : 0);
-        if (rc == 0 && s->cfg.udp_rcvbuf) {
-            int v = s->cfg.udp_rcvbuf;
-            uv_recv_buffer_size((uv_handle_t *)&l->h.udp, &v);
+        if (s->cfg.udp_batch && !(l->out = malloc(sizeof *l->out))) {
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
         }
-        if (rc == 0 && s->cfg.udp_sndbuf) {
-            int v = s->cfg.udp_sndbuf;
-            uv_send_buffer_size((uv_handle_t *)&l->h.udp, &v);
+        if (l->out) {
+            l->out->n = 0;
+            l->out->used = 0;
+        }
+        rc = uv_udp_bind(&l->h.udp, &addr->sa, v6 ? UV_UDP_IPV6ONLY : 0);
+        uv_os_fd_t fd;
+        if (rc == 0 && uv_fileno((const uv_handle_t *)&l->h.udp, &fd) == 0) {
+            if (s->cfg.udp_rcvbuf)
+                set_sockbuf(fd, SO_RCVBUFFORCE, SO_RCVBUF, s->cfg.udp_rcvbuf);
+            if (s->cfg.udp_sndbuf)
+                set_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, s->cfg.udp_sndbuf);
         }
         if (rc == 0)
             rc = uv_udp_recv_start(&l->h.udp, on_udp_alloc, on_udp_recv);
@@ -750,10 +879,15 @@ void net_conns_close(struct net_conns *s, void (*done)(void *arg), void *arg)
     s->handles++; /* held while closing everything */
     while (s->conns)
         conn_close(s->conns, NULL);
+    flush_dirty(s); /* while the sockets are open */
     for (struct net_listener *l = s->listeners; l; l = l->next) {
         uv_handle_t *h = (uv_handle_t *)&l->h;
         h->data = s;
         uv_close(h, on_handle_closed);
+    }
+    if (s->mmsg_buf) {
+        uv_close((uv_handle_t *)&s->flush_pre, on_handle_closed);
+        uv_close((uv_handle_t *)&s->flush_post, on_handle_closed);
     }
     uv_close((uv_handle_t *)&s->sweep, on_handle_closed);
     handle_gone(s);

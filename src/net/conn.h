@@ -95,6 +95,10 @@ struct net_endpoint {
     union net_addr addr;
 };
 
+#define NET_UDP_RECV_BATCH 8      /* datagrams per recvmmsg */
+#define NET_UDP_SEND_BATCH 32     /* datagrams per sendmmsg */
+#define NET_UDP_SEND_ARENA 65536  /* bytes queued per listener at most */
+
 /* What frame_len() may return besides a length. */
 #define NET_FRAME_MORE 0L /* not enough bytes yet to tell */
 
@@ -141,11 +145,20 @@ struct net_conns_config {
     struct net_conn_limits limits;
     const struct net_conn_ops *ops;
     void *ctx;             /* first argument of every callback */
-    /* Where datagrams are received (caller-owned, outlives the set). */
+    /* Where datagrams are received (caller-owned, outlives the set), unless
+     * udp_batch is set. */
     uint8_t *udp_buf;
     size_t udp_buf_len;
-    /* Socket buffer sizes for UDP listeners (0: the kernel's default). */
+    /* Socket buffer sizes for UDP listeners (0: the kernel's default). The
+     * size is forced past net.core.[rw]mem_max when the process may
+     * (CAP_NET_ADMIN), else capped there by the kernel. */
     int udp_rcvbuf, udp_sndbuf;
+    /* Batch the system calls of UDP listeners: receive with recvmmsg (up to
+     * NET_UDP_RECV_BATCH datagrams a call, into a buffer of the set's own),
+     * and queue net_udp_send() datagrams of one loop turn (up to
+     * NET_UDP_SEND_BATCH, NET_UDP_SEND_ARENA bytes) to leave in one
+     * sendmmsg at the end of the turn or when the queue is full. */
+    int udp_batch;
     /* The clock deadlines are measured with, in ms (NULL: uv_now()). */
     uint64_t (*clock)(void *ctx);
 };
@@ -171,6 +184,7 @@ struct net_conn_stats {
     uint64_t out_dropped;     /* sends refused with -ENOBUFS */
     uint64_t paused;          /* times reading stopped for back-pressure */
     uint64_t udp_in, udp_send_errors;
+    uint64_t udp_send_calls;  /* sendmmsg calls (udp_batch), for batching ratios */
 };
 
 /* Creates an empty set on loop. cfg is copied (ops and the buffers must
@@ -217,7 +231,9 @@ int net_listener_kind(const struct net_listener *l);
 int net_listener_addr(const struct net_listener *l, union net_addr *out);
 
 /* Sends one datagram from UDP listener l to `to`, now or not at all
- * (uv_udp_try_send). Returns 0 or a negative errno (counted). */
+ * (uv_udp_try_send), or with udp_batch queued for this loop turn's
+ * sendmmsg (a datagram the kernel then refuses is counted in
+ * udp_send_errors). Returns 0 or a negative errno (counted). */
 int net_udp_send(struct net_listener *l, const union net_addr *to, const void *p, size_t n);
 
 /* ------------------------------------------------------------ connections */

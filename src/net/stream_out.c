@@ -3,6 +3,7 @@
  */
 #include "net/stream_out.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ static void flush(struct stream_out *o);
 static void on_written(uv_write_t *req, int status)
 {
     struct stream_out *o = req->data;
+    assert(o->busy);
     o->busy = 0;
     o->len[!o->cur] = 0;
     if (status < 0) {
@@ -62,6 +64,7 @@ static void on_written(uv_write_t *req, int status)
 
 static void flush(struct stream_out *o)
 {
+    assert(!o->busy && o->len[o->cur] > 0 && o->len[o->cur] <= o->cap);
     uv_buf_t b = uv_buf_init((char *)o->buf[o->cur], (unsigned)o->len[o->cur]);
     int rc = uv_write(&o->req, o->s, &b, 1, on_written);
     if (rc < 0) {
@@ -96,6 +99,7 @@ int stream_out_write(struct stream_out *o, const void *p, size_t n)
     }
     memcpy(o->buf[o->cur] + o->len[o->cur], (const uint8_t *)p + done, n - done);
     o->len[o->cur] += n - done;
+    assert(o->len[o->cur] <= o->cap && o->len[!o->cur] <= o->cap);
     if (!o->busy)
         flush(o);
     return 0;

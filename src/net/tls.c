@@ -560,6 +560,10 @@ int tls_conn_new(struct tls_server *s, uv_stream_t *stream, size_t out_cap,
         br_ssl_engine_set_suites(eng(c), suites_ec, sizeof suites_ec / sizeof suites_ec[0]);
     }
     br_ssl_engine_set_versions(eng(c), BR_TLS12, BR_TLS12);
+    /* A client-initiated renegotiation is a full handshake (an RSA signature)
+     * on a connection that costs nothing more to hold: refuse it. BearSSL
+     * then drops the ClientHello and answers a no_renegotiation warning. */
+    br_ssl_engine_add_flags(eng(c), BR_OPT_NO_RENEGOTIATION);
     br_ssl_engine_set_buffer(eng(c), c->iobuf, sizeof c->iobuf, 1);
     br_ssl_engine_inject_entropy(eng(c), seed, sizeof seed);
     explicit_bzero(seed, sizeof seed);

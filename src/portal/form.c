@@ -2,21 +2,11 @@
  * portal/form.c - urlencoded forms, query strings and cookies.
  */
 #include "portal/internal.h"
+#include "base/bytes.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int form_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes s[len] ('+' is a space, %XX a byte) into out; returns the length. */
 static size_t form_decode(const char *s, size_t len, char *out)
@@ -26,8 +16,8 @@ static size_t form_decode(const char *s, size_t len, char *out)
         int h, l;
         if (s[i] == '+')
             out[o++] = ' ';
-        else if (s[i] == '%' && i + 2 < len && (h = form_hex((unsigned char)s[i + 1])) >= 0 &&
-                 (l = form_hex((unsigned char)s[i + 2])) >= 0) {
+        else if (s[i] == '%' && i + 2 < len && (h = bytes_hexval((unsigned char)s[i + 1])) >= 0 &&
+                 (l = bytes_hexval((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(h * 16 + l);
             i += 2;
         } else

@@ -4,6 +4,7 @@
  * and sip/parse.h.
  */
 #include "sip/lex.h"
+#include "base/bytes.h"
 #include "sip/msg.h"
 #include "sip/parse.h"
 
@@ -181,17 +182,6 @@ int sip_parse_delta(const char *p, size_t n, int64_t *v)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long sip_unescape(struct sip_str s, char *out, size_t cap)
 {
     size_t o = 0;
@@ -200,7 +190,7 @@ long sip_unescape(struct sip_str s, char *out, size_t cap)
         if (c == '%') {
             if (i + 2 >= s.n)
                 return -EBADMSG;
-            int h = hexval(s.p[i + 1]), l = hexval(s.p[i + 2]);
+            int h = bytes_hexval(s.p[i + 1]), l = bytes_hexval(s.p[i + 2]);
             if (h < 0 || l < 0)
                 return -EBADMSG;
             c = (char)(h << 4 | l);

@@ -29,7 +29,7 @@ static uint64_t rng_next(struct turn_server *ts)
 
 /* ------------------------------------------------------------ bandwidth */
 
-static int bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
+int turn__bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
 {
     if (!rate)
         return 1;
@@ -53,9 +53,9 @@ static int bps_ok(struct alloc *a, int up, size_t n)
 {
     struct turn_server *ts = a->ts;
     uint64_t now = now_ms(ts);
-    if (!bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
+    if (!turn__bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
         return 0;
-    return bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
+    return turn__bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
 }
 
 /* ------------------------------------------------------------ allocations */
@@ -104,6 +104,11 @@ static int port_used(const struct turn_server *ts, unsigned port)
     return ts->ports[port / 8] & (1u << (port % 8));
 }
 
+int turn__port_live(const void *ts, uint16_t port)
+{
+    return port_used(ts, port) != 0;
+}
+
 static void port_take(struct turn_server *ts, uint16_t port)
 {
     ts->ports[port / 8] |= (uint8_t)(1u << (port % 8));
@@ -113,18 +118,28 @@ static void on_relay_closed(uv_handle_t *h)
 {
     struct alloc *a = h->data;
     struct turn_server *ts = a->ts;
+    free(a->perms);
+    free(a->chans);
     free(a);
     turn__handle_unref(ts);
 }
 
-/* Unlinks the allocation, releases its port and closes its relay socket;
- * the memory goes when the handle is closed. */
+static void resv_drop(struct turn_server *ts, struct reservation *rv);
+
 void turn__alloc_close(struct alloc *a)
 {
     struct turn_server *ts = a->ts;
     if (a->closing)
         return;
     a->closing = 1;
+    if (a->has_token) {
+        /* Its RTCP port is of no use without it: free the socket now
+         * rather than in 30 s (one credential could otherwise pin a
+         * thousand sockets by allocating and deleting in a loop). */
+        struct reservation *rv = turn__resv_find(ts, a->token);
+        if (rv)
+            resv_drop(ts, rv);
+    }
     if (!a->client.conn) {
         struct alloc **pp = &ts->hash[a->bucket];
         while (*pp && *pp != a)
@@ -171,7 +186,7 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].v6 == v6 && memcmp(a->perms[i].ip, ip, n) == 0)
             p = &a->perms[i];
-    if (!p && a->nperms < TURN_MAX_PERMS)
+    if (!p && a->nperms < TURN_MAX_PERMS && turn__perm_reserve(a, 1) == 0)
         p = &a->perms[a->nperms++];
     for (size_t i = 0; i < a->nperms && !p; i++)
         if (a->perms[i].expires <= now)
@@ -182,9 +197,43 @@ int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
         memset(p, 0, sizeof *p);
         p->v6 = v6;
         memcpy(p->ip, ip, n);
+        p->own = (uint8_t)turn_peer_is_own(&ts->o.policy, &peer->sa);
     }
     p->expires = now + ts->o.perm_lifetime * 1000ULL;
     return 0;
+}
+
+/* Grows *arr (of *cap entries of size sz) to hold `want`, doubling from 4,
+ * at most max. */
+static int grow(void **arr, uint8_t *cap, size_t sz, size_t want, size_t max)
+{
+    if (want > max)
+        want = max;
+    if (want <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 4;
+    while (c < want)
+        c *= 2;
+    if (c > max)
+        c = max;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    *cap = (uint8_t)c;
+    return 0;
+}
+
+int turn__perm_reserve(struct alloc *a, size_t extra)
+{
+    return grow((void **)&a->perms, &a->perm_cap, sizeof *a->perms, a->nperms + extra,
+                TURN_MAX_PERMS);
+}
+
+int turn__chan_reserve(struct alloc *a)
+{
+    return grow((void **)&a->chans, &a->chan_cap, sizeof *a->chans, a->nchans + 1,
+                TURN_MAX_CHANNELS);
 }
 
 size_t turn__perm_room(const struct alloc *a, uint64_t now)
@@ -211,6 +260,77 @@ struct chan *turn__chan_by_peer(struct alloc *a, const union net_addr *peer, uin
     return NULL;
 }
 
+int turn__chan_bind(struct alloc *a, uint16_t num, const union net_addr *peer, uint64_t now,
+                    uint64_t life_ms)
+{
+    struct chan *same = NULL, *free_slot = NULL;
+    for (size_t i = 0; i < a->nchans; i++) {
+        struct chan *c = &a->chans[i];
+        int live = c->expires > now, held = !live && c->expires + TURN_CHANNEL_HOLD_MS > now;
+        int num_eq = c->num == num, peer_eq = net_addr_equal(&c->peer, peer);
+        if ((live || held) && num_eq && peer_eq) {
+            same = c; /* a refresh, or the same pair bound again: allowed */
+            break;
+        }
+        if ((live || held) && (num_eq || peer_eq))
+            return live ? -EEXIST : -EBUSY;
+        if (!live && !held && !free_slot)
+            free_slot = c;
+    }
+    struct chan *c = same ? same : free_slot;
+    if (!c) {
+        if (a->nchans >= TURN_MAX_CHANNELS)
+            return -ENOSPC;
+        if (turn__chan_reserve(a) < 0)
+            return -ENOMEM;
+        c = &a->chans[a->nchans++];
+    }
+    c->num = num;
+    c->peer = *peer;
+    c->expires = now + life_ms;
+    return 0;
+}
+
+/* ------------------------------------------------------------ relay-to-relay behind NAT */
+
+static int ip_is(const union net_addr *a, const union net_addr *b)
+{
+    size_t n, m;
+    const uint8_t *x = sa_ip(a, &n), *y = sa_ip(b, &m);
+    return a->sa.sa_family == b->sa.sa_family && memcmp(x, y, n) == 0;
+}
+
+static int in_relay_range(const struct turn_server *ts, const union net_addr *a)
+{
+    unsigned port = ntohs(a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port);
+    return port >= ts->o.min_port && port <= ts->o.max_port;
+}
+
+/* Behind 1:1 NAT (external-ip) clients know the public relayed addresses, so
+ * two relayed phones of one call name each other by them. Few NATs hairpin:
+ * such a datagram goes to the private relay address directly, and one
+ * arriving from another allocation is shown with the public address the
+ * permission was made for. `to_private` picks the direction; returns 1 when
+ * *addr was rewritten. */
+static int nat_rewrite(const struct turn_server *ts, union net_addr *addr, int to_private)
+{
+    const struct turn_opts *o = &ts->o;
+    int v6 = addr->sa.sa_family == AF_INET6;
+    if (v6 ? !o->has_relay6 : !o->has_relay4)
+        return 0;
+    const union net_addr *priv = v6 ? &o->relay6 : &o->relay4;
+    const union net_addr *pub = v6 ? &o->pub6 : &o->pub4;
+    if (ip_is(priv, pub) || !ip_is(addr, to_private ? pub : priv) || !in_relay_range(ts, addr))
+        return 0;
+    uint16_t port = v6 ? addr->in6.sin6_port : addr->in.sin_port;
+    *addr = to_private ? *priv : *pub;
+    if (v6)
+        addr->in6.sin6_port = port;
+    else
+        addr->in.sin_port = port;
+    return 1;
+}
+
 /* ------------------------------------------------------------ relay path */
 
 /* Peer -> client. The datagram sits at ts->rx + TURN_HEADROOM. */
@@ -232,6 +352,7 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         return;
     union net_addr peer;
     net_addr_copy(&peer, from);
+    nat_rewrite(ts, &peer, 0);
     uint64_t now = now_ms(ts);
     size_t n = (size_t)nread;
     if (!turn__perm_find(a, &peer, now) || !bps_ok(a, 0, n)) {
@@ -288,9 +409,10 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
             len += 8;
         }
     }
-    if (turn__client_send(&a->client, start, len) == 0)
+    if (turn__client_send(&a->client, start, len) == 0) {
         ts->n_relayed++;
-    else
+        ts->n_relayed_bytes += n;
+    } else
         ts->n_dropped++;
 }
 
@@ -303,10 +425,23 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
         return;
     }
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    if (uv_udp_try_send(&a->relay, &b, 1, &peer->sa) >= 0)
+    union net_addr to = *peer;
+    nat_rewrite(ts, &to, 1);
+    int rc = uv_udp_try_send(&a->relay, &b, 1, &to.sa);
+    if (rc >= 0) {
         ts->n_relayed++;
-    else
-        ts->n_dropped++;
+        ts->n_relayed_bytes += n;
+        return;
+    }
+    /* One path failing (no route, a firewall, a broadcast address) is
+     * counted and nothing else changes: the allocation keeps relaying to
+     * its other peers (coturn stops relaying for the whole allocation). */
+    ts->n_dropped++;
+    if (rc != UV_EAGAIN)
+        ts->ref.send[rc == UV_ENETUNREACH ? TURN_SEND_ENETUNREACH
+                     : rc == UV_EPERM     ? TURN_SEND_EPERM
+                     : rc == UV_EACCES    ? TURN_SEND_EACCES
+                                          : TURN_SEND_OTHER]++;
 }
 
 void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n)
@@ -318,8 +453,18 @@ void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n)
         return;
     uint64_t now = now_ms(a->ts);
     struct chan *ch = turn__chan_by_num(a, num, now);
-    if (!ch || !turn__perm_find(a, &ch->peer, now)) {
+    struct perm *pm = ch ? turn__perm_find(a, &ch->peer, now) : NULL;
+    if (!pm) {
         a->ts->n_dropped++;
+        return;
+    }
+    /* A channel to one of the server's own addresses (relay-to-relay) keeps
+     * relaying only while its port is still held by an allocation. */
+    enum turn_peer_verdict v = pm->own ? turn_peer_check(&a->ts->o.policy, &ch->peer.sa)
+                                       : TURN_PEER_OK;
+    if (v != TURN_PEER_OK) {
+        a->ts->n_dropped++;
+        a->ts->ref.peer[v]++;
         return;
     }
     turn__alloc_relay(a, &ch->peer, data, dlen);
@@ -343,6 +488,17 @@ static void resv_drop(struct turn_server *ts, struct reservation *rv)
     close(rv->fd);
     port_release(ts, rv->port);
     rv->expires = 0;
+}
+
+long turn__user_count(struct turn_server *ts, const uint8_t user[32])
+{
+    long n = 0;
+    uint64_t now = now_ms(ts);
+    for (struct alloc *x = ts->allocs; x; x = x->next)
+        n += memcmp(x->user, user, 32) == 0;
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
+        n += ts->resv[i].expires > now && memcmp(ts->resv[i].user, user, 32) == 0;
+    return n;
 }
 
 /* Drops expired reservations (all of them when `all`). */
@@ -437,7 +593,8 @@ static int relay_open(struct turn_server *ts, struct alloc *a, int fd, unsigned 
 /* ------------------------------------------------------------ life cycle */
 
 struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
-                              struct reservation *rv, int dont_fragment)
+                              struct reservation *rv, int dont_fragment,
+                              const uint8_t user[32])
 {
     struct alloc *a = calloc(1, sizeof *a);
     if (!a)
@@ -475,6 +632,7 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
         uint8_t t[8];
         if (getentropy(t, sizeof t) == 0) {
             memcpy(slot->token, t, 8);
+            memcpy(slot->user, user, 32);
             slot->port = (uint16_t)(port + 1);
             slot->v6 = (uint8_t)v6;
             slot->fd = fd2;
@@ -536,9 +694,21 @@ void turn__alloc_sweep(struct turn_server *ts, uint64_t now)
                 a->perms[k++] = a->perms[i];
         a->nperms = k;
         k = 0;
+        /* Expired channels stay, unusable, for the hold (turn__chan_bind). */
         for (size_t i = 0; i < a->nchans; i++)
-            if (a->chans[i].expires > now)
+            if (a->chans[i].expires + TURN_CHANNEL_HOLD_MS > now)
                 a->chans[k++] = a->chans[i];
         a->nchans = k;
+        /* Give back the memory of an allocation whose call has ended. */
+        if (a->nperms == 0 && a->perms) {
+            free(a->perms);
+            a->perms = NULL;
+            a->perm_cap = 0;
+        }
+        if (a->nchans == 0 && a->chans) {
+            free(a->chans);
+            a->chans = NULL;
+            a->chan_cap = 0;
+        }
     }
 }

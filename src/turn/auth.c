@@ -64,7 +64,9 @@ int turn_rest_password(const char *secret, size_t slen, const char *user, size_t
 {
     uint8_t mac[20];
     crypto_hmac_sha1(secret, slen, user, ulen, mac);
-    return crypto_base64_encode(mac, sizeof mac, out, outlen);
+    int rc = crypto_base64_encode(mac, sizeof mac, out, outlen);
+    crypto_wipe(mac, sizeof mac); /* it is the user's password */
+    return rc;
 }
 
 static int digits(const char *s, size_t n, int64_t *v)
@@ -91,6 +93,16 @@ int turn_rest_expiry(const char *user, size_t ulen, char sep, int64_t *expiry)
     /* "name:expiry": the timestamp is whatever follows the separator. */
     const char *t = col + 1;
     return digits(t, ulen - (size_t)(t - user), expiry);
+}
+
+int turn_rest_check(int64_t expiry, int64_t now, int64_t max_ttl)
+{
+    if (expiry < now)
+        return -EKEYEXPIRED;
+    /* expiry - now cannot overflow: both are at most 18 digits or the clock. */
+    if (max_ttl > 0 && expiry - now > max_ttl)
+        return -ERANGE;
+    return 0;
 }
 
 void turn_ltc_key(const char *user, size_t ulen, const char *realm, const char *pass,

@@ -37,6 +37,12 @@ int turn_rest_password(const char *secret, size_t slen, const char *user, size_t
  * *expiry, or -EINVAL when there is no timestamp. */
 int turn_rest_expiry(const char *user, size_t ulen, char sep, int64_t *expiry);
 
+/* Judges the expiry of a REST username at time `now`: 0 when usable,
+ * -EKEYEXPIRED when it lies in the past, -ERANGE when it lies more than
+ * max_ttl seconds ahead (max-rest-ttl: a leaked credential with an expiry
+ * far in the future would otherwise work for ever). max_ttl 0: no bound. */
+int turn_rest_check(int64_t expiry, int64_t now, int64_t max_ttl);
+
 /* Long-term key MD5(user ":" realm ":" pass) into key[16]. */
 void turn_ltc_key(const char *user, size_t ulen, const char *realm, const char *pass,
                   size_t plen, uint8_t key[16]);

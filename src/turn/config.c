@@ -159,5 +159,12 @@ const struct config_key turn_config_keys[] = {
     NO_VAL("proc-group", "run the container as the wanted group instead"),
     NO_SW("check-origin-consistency", "ORIGIN checks are not supported"),
     NO_VAL("acme-redirect", "ACME redirection is not supported"),
+    /* ---------------------------------------------------------- issue 12 */
+    INT("max-rest-ttl", "0", 0, 315360000, "T9phone: refuse a TURN REST credential whose "
+                                           "expiry lies more than this many seconds ahead "
+                                           "(0: no bound, as in coturn)"),
+    BOOL("rfc5766-channel-numbers", "T9phone: accept channel numbers 0x4000-0x7FFF (RFC 5766) "
+                                    "for old clients; otherwise only RFC 8656's "
+                                    "0x4000-0x4FFF"),
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };

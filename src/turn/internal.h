@@ -27,8 +27,10 @@
  * the relay path (ChannelData, Send and Data indications) never allocates:
  * a datagram is received into rx with headroom, the TURN header is written
  * in front of it in place, and it is sent with uv_udp_try_send() or queued in
- * the client connection's fixed output buffers. An allocation has fixed
- * arrays of permissions and channels. Connections have a fixed read buffer.
+ * the client connection's fixed output buffers. An allocation's
+ * permissions and channels are small tables grown on demand up to their
+ * bounds and given back when empty (an idle allocation is about 530 bytes).
+ * Connections have a fixed read buffer.
  */
 #ifndef T9_TURN_INTERNAL_H
 #define T9_TURN_INTERNAL_H
@@ -60,6 +62,11 @@
 #define TURN_RX_SIZE (65536 + TURN_HEADROOM + TURN_TAILROOM)
 #define TURN_TX_SIZE 2048
 #define TURN_BIND_TRIES 64
+#define TURN_OWN_REFRESH_MS 60000  /* the host's addresses re-read */
+#define TURN_CHANNEL_MAX_RFC8656 0x4FFF /* TURN_CHANNEL_MAX (stun.h) is RFC 5766's */
+#define TURN_CHANNEL_HOLD_MS 300000 /* RFC 8656: an expired binding's number
+                                     * and peer are not rebound for 5 min */
+#define TURN_UDP_SOCKET_BUF (4 << 20) /* client-facing UDP socket buffers */
 
 struct alloc; /* turn/alloc.h */
 
@@ -87,6 +94,20 @@ struct reservation {
     uint8_t v6;
     int fd;
     uint64_t expires; /* 0: free slot */
+    uint8_t user[32]; /* whose quota it counts against (SHA-256 of the username) */
+};
+
+/* Issue 12's aggregate counters: every refusal by reason and every send
+ * error of a relay socket (never per client). */
+enum { TURN_SEND_ENETUNREACH, TURN_SEND_EPERM, TURN_SEND_EACCES, TURN_SEND_OTHER,
+       TURN_SEND_NKINDS };
+struct turn_refusals {
+    uint64_t peer[TURN_PEER_NVERDICTS]; /* by enum turn_peer_verdict */
+    uint64_t send[TURN_SEND_NKINDS];
+    uint64_t rest_ttl;    /* REST expiry beyond max-rest-ttl */
+    uint64_t resv_quota;  /* EVEN-PORT R over user-quota */
+    uint64_t chan_range;  /* channel number outside the accepted range */
+    uint64_t chan_held;   /* channel number or peer still held after expiry */
 };
 
 struct turn_server {
@@ -117,7 +138,14 @@ struct turn_server {
     void *done_arg;
     /* counters (logged and in /metrics, never per client) */
     uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
+    uint64_t n_relayed_bytes; /* payload bytes, both directions */
     uint64_t n_key_cached; /* requests on an allocation checked against its key */
+    struct turn_refusals ref;
+    /* own addresses: the configured ones (o.own, o.policy.nown at start)
+     * and the host's interfaces, re-read every TURN_OWN_REFRESH_MS */
+    struct turn_ip_range *own_all;
+    size_t nown_cfg;
+    uint64_t own_read;
     uint64_t last_stats;
     /* buffers */
     uint8_t tx[TURN_TX_SIZE];

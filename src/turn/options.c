@@ -229,9 +229,10 @@ static int read_relay(const config_t *cfg, struct turn_opts *o, union net_addr *
         }
         nrel++;
     }
-    for (size_t i = 0; nrel == 0 && i < o->nlisten; i++)
-        if (!is_wildcard(&o->listen[i]))
-            relays[nrel++] = o->listen[i];
+    if (nrel == 0)
+        for (size_t i = 0; i < o->nlisten; i++)
+            if (!is_wildcard(&o->listen[i]))
+                relays[nrel++] = o->listen[i];
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < nrel; i++) {
             if (pass == 0 && is_loopback(&relays[i]))
@@ -301,11 +302,24 @@ static int read_peers(const config_t *cfg, struct turn_opts *o, const union net_
         turn_range_from_sockaddr(&relays[i].sa, &o->own[no++]);
     for (size_t i = 0; i < nexts; i++)
         turn_range_from_sockaddr(&exts[i].sa, &o->own[no++]);
+    /* Relayed transport addresses (private and advertised): relay-to-relay. */
+    size_t nr = 0;
+    const union net_addr *rel[4] = { o->has_relay4 ? &o->relay4 : NULL,
+                                     o->has_relay6 ? &o->relay6 : NULL,
+                                     o->has_relay4 ? &o->pub4 : NULL,
+                                     o->has_relay6 ? &o->pub6 : NULL };
+    for (size_t i = 0; i < 4; i++)
+        if (rel[i] && turn_range_from_sockaddr(&rel[i]->sa, &o->relayed[nr]) == 0)
+            nr++;
     o->policy = (struct turn_peer_policy){
         .denied = o->denied, .ndenied = nd, .allowed = o->allowed, .nallowed = na,
-        .own = o->own, .nown = no, .allow_loopback = config_bool(cfg, "allow-loopback-peers"),
+        .own = o->own, .nown = no, .relay = o->relayed, .nrelay = nr,
+        .min_port = (uint16_t)o->min_port, .max_port = (uint16_t)o->max_port,
+        .allow_loopback = config_bool(cfg, "allow-loopback-peers"),
         .no_multicast = config_bool(cfg, "no-multicast-peers"),
     };
+    o->max_rest_ttl = config_int(cfg, "max-rest-ttl");
+    o->rfc5766_channels = config_bool(cfg, "rfc5766-channel-numbers");
     return 0;
 }
 

@@ -50,7 +50,10 @@ struct turn_opts {
     int fingerprint, no_stun, stun_only, no_software;
     /* peers: the policy points into the three tables */
     struct turn_ip_range *denied, *allowed, *own;
+    struct turn_ip_range relayed[4]; /* relay4, relay6, pub4, pub6: relay-to-relay */
     struct turn_peer_policy policy;
+    int64_t max_rest_ttl;   /* max-rest-ttl, seconds; 0: no bound */
+    int rfc5766_channels;   /* channel numbers up to 0x7FFF, not 0x4FFF */
 };
 
 /* Fills o from cfg (the keys of turn/config.h and `realm`). ifs[nifs] are

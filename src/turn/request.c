@@ -152,8 +152,12 @@ static int authenticate(struct req *r)
                 continue;
             turn_ltc_key(user, u->len, ts->o.realm, pw, (size_t)pl, r->keybuf);
             explicit_bzero(pw, sizeof pw);
-            if (verify_key(r, r->keybuf))
-                ok = expiry >= (int64_t)time(NULL) ? 1 : -1;
+            if (!verify_key(r, r->keybuf))
+                continue;
+            /* Expired, or (max-rest-ttl) valid for longer than allowed. */
+            int rc = turn_rest_check(expiry, (int64_t)time(NULL), ts->o.max_rest_ttl);
+            ts->ref.rest_ttl += rc == -ERANGE;
+            ok = rc == 0 ? 1 : -1;
         }
     }
     if (!ok && ts->auth.lookup_ha1 && ts->auth.lookup_ha1(ts->auth.ctx, user, r->keybuf) == 0 &&
@@ -194,8 +198,18 @@ static void handle_send(struct req *r)
         return;
     union net_addr peer;
     net_addr_copy(&peer, (struct sockaddr *)&ss);
-    if (!turn__perm_find(a, &peer, now_ms(r->ts))) {
+    struct perm *pm = turn__perm_find(a, &peer, now_ms(r->ts));
+    if (!pm) {
         r->ts->n_dropped++;
+        return;
+    }
+    /* A permission covers every port of its address: for one of the
+     * server's own addresses (relay-to-relay) only the relay ports go. */
+    enum turn_peer_verdict v = pm->own ? turn_peer_check(&r->ts->o.policy, &peer.sa)
+                                       : TURN_PEER_OK;
+    if (v != TURN_PEER_OK) {
+        r->ts->n_dropped++;
+        r->ts->ref.peer[v]++;
         return;
     }
     turn__alloc_relay(a, &peer, d->val, d->len);
@@ -286,14 +300,21 @@ static void handle_allocate(struct req *r)
         return;
     }
     if (ts->o.total_quota && (long)ts->nallocs >= ts->o.total_quota) {
+        ts->n_quota++;
         reply_error(r, 486);
         return;
     }
+    int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
     if (ts->o.user_quota) {
-        long n = 0;
-        for (struct alloc *x = ts->allocs; x; x = x->next)
-            n += memcmp(x->user, r->user, 32) == 0;
-        if (n >= ts->o.user_quota) {
+        /* Reservations count as allocations: one that EVEN-PORT R makes
+         * needs room too, and one this request takes over is already in. */
+        long need = (rv && memcmp(rv->user, r->user, 32) == 0) ? 0 : 1;
+        need += reserve;
+        long have = turn__user_count(ts, r->user);
+        if (have + need > ts->o.user_quota) {
+            ts->n_quota++;
+            /* Refused only because of the reservation R asks for. */
+            ts->ref.resv_quota += reserve && have + need - 1 <= ts->o.user_quota;
             reply_error(r, 486);
             return;
         }
@@ -303,10 +324,10 @@ static void handle_allocate(struct req *r)
     if (zero)
         life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME
                                                           : ts->o.max_lifetime;
-    int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
-    struct alloc *a =
-        turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
+    struct alloc *a = turn__alloc_new(ts, v6, even, reserve, rv,
+                                      stun_find(m, STUN_A_DONT_FRAGMENT) != NULL, r->user);
     if (!a) {
+        ts->n_nocap++;
         reply_error(r, 508);
         return;
     }
@@ -385,8 +406,10 @@ static int peer_check(struct req *r, struct alloc *a, const struct stun_attr *pa
         reply_error(r, 443);
         return -1;
     }
-    if (!turn_peer_allowed(&r->ts->o.policy, &peer->sa)) {
+    enum turn_peer_verdict v = turn_peer_check(&r->ts->o.policy, &peer->sa);
+    if (v != TURN_PEER_OK) {
         r->ts->n_denied++;
+        r->ts->ref.peer[v]++;
         reply_error(r, 403);
         return -1;
     }
@@ -436,7 +459,7 @@ static void handle_create_permission(struct req *r)
     for (size_t i = 0; i < n; i++)
         if (turn__perm_find(a, &peers[i], 0))
             turn__perm_set(a, &peers[i], now);
-    if (need > turn__perm_room(a, now)) {
+    if (need > turn__perm_room(a, now) || turn__perm_reserve(a, need) < 0) {
         reply_error(r, 508);
         return;
     }
@@ -464,7 +487,10 @@ static void handle_channel_bind(struct req *r)
         return;
     }
     uint16_t num = (uint16_t)(v >> 16);
-    if (num < TURN_CHANNEL_MIN || num > TURN_CHANNEL_MAX) {
+    /* RFC 8656 narrowed RFC 5766's 0x4000-0x7FFF to 0x4000-0x4FFF. */
+    uint16_t top = r->ts->o.rfc5766_channels ? TURN_CHANNEL_MAX : TURN_CHANNEL_MAX_RFC8656;
+    if (num < TURN_CHANNEL_MIN || num > top) {
+        r->ts->ref.chan_range++;
         reply_error(r, 400);
         return;
     }
@@ -472,31 +498,25 @@ static void handle_channel_bind(struct req *r)
     if (peer_check(r, a, stun_find(r->m, STUN_A_XOR_PEER_ADDRESS), &peer) < 0)
         return;
     uint64_t now = now_ms(r->ts);
-    struct chan *by_num = turn__chan_by_num(a, num, now);
-    struct chan *by_peer = turn__chan_by_peer(a, &peer, now);
-    if ((by_num && !net_addr_equal(&by_num->peer, &peer)) || (by_peer && by_peer->num != num)) {
-        reply_error(r, 400);
-        return;
-    }
-    /* Check every refusal before changing anything. */
-    struct chan *ch = by_num;
-    int grow = 0;
-    for (size_t i = 0; i < a->nchans && !ch; i++)
-        if (a->chans[i].expires <= now)
-            ch = &a->chans[i]; /* reuse an expired slot before growing */
-    if (!ch && a->nchans < TURN_MAX_CHANNELS)
-        grow = 1;
-    int perm_ok = turn__perm_find(a, &peer, 0) != NULL || turn__perm_room(a, now) > 0;
-    if ((!ch && !grow) || !perm_ok) {
+    /* Check every refusal before changing anything: room for the
+     * permission (reserved, so that setting it cannot fail), then the
+     * binding, which changes nothing when refused. */
+    if (!turn__perm_find(a, &peer, 0) &&
+        (turn__perm_room(a, now) == 0 || turn__perm_reserve(a, 1) < 0)) {
         reply_error(r, 508);
         return;
     }
-    if (grow)
-        ch = &a->chans[a->nchans++];
-    ch->num = num;
-    ch->peer = peer;
-    ch->expires = now + r->ts->o.channel_lifetime * 1000ULL;
-    turn__perm_set(a, &peer, now);
+    int rc = turn__chan_bind(a, num, &peer, now, r->ts->o.channel_lifetime * 1000ULL);
+    if (rc == -EEXIST || rc == -EBUSY) {
+        if (rc == -EBUSY)
+            r->ts->ref.chan_held++;
+        reply_error(r, 400);
+        return;
+    }
+    if (rc < 0 || turn__perm_set(a, &peer, now) < 0) {
+        reply_error(r, 508);
+        return;
+    }
     struct stun_builder b;
     reply_start(r, &b, STUN_SUCCESS);
     reply_send(r, &b);

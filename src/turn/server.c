@@ -5,6 +5,7 @@
 #include "turn/server.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 static void server_free(struct turn_server *ts)
 {
     turn_opts_free(&ts->o);
+    free(ts->own_all);
     if (ts->own_tls)
         tls_server_free(ts->tls);
     explicit_bzero(ts->nonce_secret, sizeof ts->nonce_secret);
@@ -56,6 +58,34 @@ static void on_conn_gone(struct turn_server *ts, struct net_conn *c)
         turn__alloc_close(a);
 }
 
+/* ------------------------------------------------------------ own addresses */
+
+/* Every address of the host's interfaces is "own" (a relay bound to one
+ * address must not reach services on the others), beside the configured
+ * listening, relay and external ones. Read at start and every
+ * TURN_OWN_REFRESH_MS, since addresses come and go; a failed read keeps
+ * the previous list. */
+static void own_refresh(struct turn_server *ts)
+{
+    ts->own_read = now_ms(ts);
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) < 0)
+        return;
+    size_t nif = turn_peer_own_from_ifaddrs(ifa, NULL, 0);
+    size_t n = ts->nown_cfg + nif;
+    struct turn_ip_range *r = calloc(n ? n : 1, sizeof *r);
+    if (r) {
+        if (ts->nown_cfg)
+            memcpy(r, ts->o.own, ts->nown_cfg * sizeof *r);
+        turn_peer_own_from_ifaddrs(ifa, r + ts->nown_cfg, nif);
+        free(ts->own_all);
+        ts->own_all = r;
+        ts->o.policy.own = r;
+        ts->o.policy.nown = n;
+    }
+    freeifaddrs(ifa);
+}
+
 /* ------------------------------------------------------------ timers */
 
 static void on_sweep(uv_timer_t *t)
@@ -64,6 +94,8 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = now_ms(ts);
     turn__alloc_sweep(ts, now);
     turn__resv_sweep(ts, 0);
+    if (now - ts->own_read >= TURN_OWN_REFRESH_MS)
+        own_refresh(ts);
     if (now - ts->last_stats >= 3600 * 1000ULL) {
         ts->last_stats = now;
         const struct net_conn_stats *cs = net_conns_stats(ts->net);
@@ -77,6 +109,20 @@ static void on_sweep(uv_timer_t *t)
                                       cs->accept_errors),
                  (unsigned long long)(cs->closed_frame + cs->closed_idle + cs->closed_handshake +
                                       cs->closed_unauth));
+        /* Issue 12's refusals, so that an attack shows in the log too. */
+        const struct turn_refusals *f = &ts->ref;
+        uint64_t sends = 0;
+        for (int i = 0; i < TURN_SEND_NKINDS; i++)
+            sends += f->send[i];
+        log_info("turn", "since start: peers denied %llu own, %llu embedding IPv4, %llu "
+                         "special-purpose; %llu send errors; refused %llu REST credentials "
+                         "past max-rest-ttl, %llu reservations over user-quota, %llu channel "
+                         "numbers out of range, %llu held",
+                 (unsigned long long)f->peer[TURN_PEER_OWN],
+                 (unsigned long long)f->peer[TURN_PEER_EMBEDDED],
+                 (unsigned long long)f->peer[TURN_PEER_SPECIAL], (unsigned long long)sends,
+                 (unsigned long long)f->rest_ttl, (unsigned long long)f->resv_quota,
+                 (unsigned long long)f->chan_range, (unsigned long long)f->chan_held);
     }
 }
 
@@ -155,6 +201,10 @@ static int server_run(struct turn_server *ts, struct turn_server **out, char *er
 {
     if (!ts->tls && ts->o.want_tls)
         log_warn("turn", "no TLS listener: cert and pkey are not both set");
+    ts->nown_cfg = ts->o.policy.nown;
+    ts->o.policy.relay_port_live = turn__port_live;
+    ts->o.policy.ctx = ts;
+    own_refresh(ts);
     uv_timer_init(ts->loop, &ts->sweep);
     ts->sweep.data = ts;
     turn__handle_ref(ts);
@@ -249,11 +299,13 @@ void turn_server_metrics(const struct turn_server *ts, struct metrics_out *m)
     metrics_counter(m, "t9phone_turn_allocations_total", "allocations made", NULL, ts->n_alloc);
     metrics_counter(m, "t9phone_turn_relayed_packets_total", "packets relayed", NULL,
                     ts->n_relayed);
+    metrics_counter(m, "t9phone_turn_relayed_bytes_total", "payload bytes relayed", NULL,
+                    ts->n_relayed_bytes);
     metrics_counter(m, "t9phone_turn_dropped_packets_total",
                     "packets dropped (no permission, bandwidth, send error)", NULL,
                     ts->n_dropped);
     metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
-                    "cause=\"peer_denied\"", ts->n_denied);
+                    "cause=\"peer\"", ts->n_denied);
     metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
                     "cause=\"auth\"", ts->n_auth_fail);
     metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",

@@ -13,5 +13,7 @@ for mode in "" "-s" "-t"; do
     echo "== TURN ${mode:-(UDP, channels)}"
     TURN_BENCH_ARGS="-m 20 -n 3000 -z 1 -l 160 $mode" bash "$here/turn.sh" "$@"
 done
+echo "== TURN memory per idle allocation (10000 allocations)"
+python3 "$here/alloc_memory.py" "$@"
 echo "== SIP registrar (REGISTER with digest)"
 bash "$here/sip.sh" "$@"

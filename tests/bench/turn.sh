@@ -83,7 +83,7 @@ p=$(free_port); lo=$(free_port)
 "$bin" serve --data-dir="$work/t9" --portal-port="$(free_port)" --listening-ip=127.0.0.1 \
     --relay-ip=127.0.0.1 --listening-port="$p" --tls-listening-port="$(free_port)" \
     --min-port=20000 --max-port=29999 --use-auth-secret --static-auth-secret="$secret" \
-    --allow-loopback-peers --log-level=warn 2>"$work/t9.log" &
+    --allow-loopback-peers --rfc5766-channel-numbers --log-level=warn 2>"$work/t9.log" &
 t9pid=$!
 pids+=($t9pid)
 run t9phone "$t9pid" "$p"

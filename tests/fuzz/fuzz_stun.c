@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct sockaddr_storage ss = { .ss_family = AF_INET };
             turn_peer_allowed(&p, (struct sockaddr *)&ss);
         }
+    }
+    /* Peer policy: the first 16 bytes as an IPv6 peer. Whatever allowed-peer-ip
+     * says, an IPv6 form carrying the metadata address 169.254.169.254 (in the
+     * last 32 bits for mapped, compatible, translated and NAT64, in bits 16-47
+     * for 6to4) is never allowed. */
+    if (size >= 16) {
+        static const uint8_t meta[4] = { 169, 254, 169, 254 };
+        struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+        memcpy(&in6.sin6_addr, data, 16);
+        struct turn_ip_range all[2];
+        if (turn_range_parse("::/0", &all[0]) != 0 ||
+            turn_range_parse("0.0.0.0/0", &all[1]) != 0)
+            abort();
+        struct turn_peer_policy p = { .allowed = all, .nallowed = 2, .allow_loopback = 1 };
+        int v = turn_peer_check(&p, (struct sockaddr *)&in6);
+        static const uint8_t z10[10] = { 0 };
+        const uint8_t *b = data;
+        int tail_form = memcmp(b, z10, 10) == 0 && ((b[10] == 0 && b[11] == 0) ||
+                                                  (b[10] == 0xff && b[11] == 0xff));
+        tail_form |= memcmp(b, z10, 8) == 0 && b[8] == 0xff && b[9] == 0xff && b[10] == 0 &&
+                     b[11] == 0;
+        tail_form |= b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+                     memcmp(b + 4, z10, 8) == 0;
+        int six_to_four = b[0] == 0x20 && b[1] == 0x02 && memcmp(b + 2, meta, 4) == 0;
+        if (((tail_form && memcmp(b + 12, meta, 4) == 0) || six_to_four) && v == TURN_PEER_OK)
+            abort();
+        if (v < 0 || v >= TURN_PEER_NVERDICTS)
+            abort();
     }
     return 0;
 }

@@ -15,11 +15,12 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 SECONDS = {"stun": int(os.environ.get("T9_FUZZ_SECONDS", "60")),
            "config": int(os.environ.get("T9_FUZZ_SECONDS", "30")),
            "t9": int(os.environ.get("T9_FUZZ_SECONDS", "15")),
-           "sip": int(os.environ.get("T9_FUZZ_SECONDS", "30"))}
+           "sip": int(os.environ.get("T9_FUZZ_SECONDS", "30")),
+           "text": int(os.environ.get("T9_FUZZ_SECONDS", "15"))}
 
 
 @pytest.mark.release_only
-@pytest.mark.parametrize("target", ["stun", "config", "t9", "sip"])
+@pytest.mark.parametrize("target", ["stun", "config", "t9", "sip", "text"])
 def test_codec_fuzz_bounded(target):
     secs = SECONDS[target]
     r = subprocess.run(["bash", str(REPO / "tests/fuzz/run.sh"), target, str(secs)],

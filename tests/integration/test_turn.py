@@ -144,9 +144,10 @@ def turn_args(tls_dir=None, extra=()):
     port = free_port()
     relay_lo = free_port()
     args = [f"--listening-port={port}", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-            f"--metrics-port={free_port()}",
             f"--min-port={relay_lo}", f"--max-port={min(relay_lo + 400, 65535)}",
-            "--use-auth-secret", f"--static-auth-secret={SECRET}"]
+            "--use-auth-secret", f"--static-auth-secret={SECRET}",
+            # turnutils_uclient picks channel numbers up to 0x7FFF (RFC 5766).
+            "--rfc5766-channel-numbers"]
     tls_port = free_port()
     args.append(f"--tls-listening-port={tls_port}")
     if tls_dir:
@@ -325,7 +326,7 @@ def test_denied_peer_gets_403(t9server, peer):
                    "224.0.0.1", "0.0.0.0", "100.64.0.1", "203.0.113.5"]:
             assert perm(ip) == 403, ip
         assert perm("203.0.113.77") == 200
-        assert perm("198.51.100.20") == 200
+        assert perm("93.184.216.20") == 200
         # ChannelBind to a denied peer: 403 as well; a bad channel number: 400.
         tid = os.urandom(12)
         _, cls, _, a = c.authed(9, [(0x000C, b"\x40\x01\0\0"),
@@ -334,7 +335,7 @@ def test_denied_peer_gets_403(t9server, peer):
         assert cls == 3 and error_code(a) == 403
         tid = os.urandom(12)
         _, cls, _, a = c.authed(9, [(0x000C, b"\x30\x00\0\0"),
-                                    (0x0012, xor_addr("198.51.100.20", 9, tid))],
+                                    (0x0012, xor_addr("93.184.216.20", 9, tid))],
                                 user, key, nonce, tid=tid)
         assert cls == 3 and error_code(a) == 400
     finally:
@@ -345,7 +346,7 @@ def test_denied_peer_gets_403(t9server, peer):
 
 
 def test_protocol_errors(t9server):
-    port, _, args = turn_args(extra=["--user-quota=1"])
+    port, _, args = turn_args(extra=["--user-quota=2"])
     t9server(args)
     c = Client(port)
     try:
@@ -387,13 +388,17 @@ def test_protocol_errors(t9server):
         v6 = struct.pack("!BBH", 0, 2, 1) + os.urandom(16)
         _, cls, _, a = c.authed(8, [(0x0012, v6)], user, key, nonce)
         assert error_code(a) == 443
-        # 486: user-quota=1, a second allocation from another socket.
+        # 486: user-quota=2, a third allocation from another socket.
         d = Client(port)
+        d2 = Client(port)
         try:
             (_, cls, _, a), _ = d.allocate(user, key)
+            assert cls == 2, error_code(a)
+            (_, cls, _, a), _ = d2.allocate(user, key)
             assert cls == 3 and error_code(a) == 486
         finally:
             d.close()
+            d2.close()
         # EVEN-PORT with R: even port and a token; the token allocates port+1
         # (from another socket, as another user: quota is per user).
         e = Client(port)
@@ -405,6 +410,14 @@ def test_protocol_errors(t9server):
             assert rport % 2 == 0
             token = a[0x0022][0]
             assert len(token) == 8
+            # The reservation counts against carol's quota: allocation + reservation
+            # = 2, so another EVEN-PORT R (two more) is refused.
+            e2 = Client(port)
+            try:
+                (_, cls, _, a), _ = e2.allocate(u3, ltc_key(u3, p3), [(0x0018, b"\x80")])
+                assert cls == 3 and error_code(a) == 486
+            finally:
+                e2.close()
         finally:
             e.close()
         f = Client(port)
@@ -558,6 +571,7 @@ stale-nonce=600
 max-allocate-lifetime=3600
 channel-lifetime=600
 permission-lifetime=300
+rfc5766-channel-numbers
 no-multicast-peers
 allow-loopback-peers
 denied-peer-ip=10.0.0.0-10.255.255.255
@@ -725,7 +739,8 @@ def test_tls_and_relay_in_an_empty_root(tmp_path, peer):
                                             "--pkey=/key.pem"])
     log = open(tmp_path / "chroot.log", "wb")
     proc = subprocess.Popen([shutil.which("chroot") or "/usr/sbin/chroot", str(root), "/t9phone", "serve", "--data-dir=/data",
-                             f"--portal-port={free_port()}"] + args, stderr=log, env={})
+                             f"--portal-port={free_port()}", f"--metrics-port={free_port()}"] + args,
+                            stderr=log, env={})
     try:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False

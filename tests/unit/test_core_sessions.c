@@ -110,11 +110,10 @@ TEST(core_sipcred_made_with_the_account)
     ASSERT_EQ(core_sipcred_username(st, uid, u2), 0);
     ASSERT_STR_EQ(u2, user);
     /* HA1 = MD5(username:realm:password), served to the registrar/TURN
-     * once the start-up step installed the key. */
+     * once the start-up step installed the key (tc_open did). */
     uint8_t want[16], got[16];
     int changed = -1;
     crypto_ha1(user, tc_cfg.realm, pass, strlen(pass), want);
-    ASSERT_EQ(core_sip_lookup_ha1(st, user, got), -ENOENT);
     ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
     ASSERT_EQ(changed, 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, user, got), 0);
@@ -134,6 +133,21 @@ TEST(core_sipcred_made_with_the_account)
     ASSERT_EQ(core_sipcred_username(st, other, u2), 0);
     ASSERT(strcmp(u2, user) != 0);
     ASSERT_EQ(core_sipcred_username(st, 999, u2), -ENOENT);
+    store_close(st);
+}
+
+/* Without the start-up step no key is installed, and nothing opens. */
+TEST(core_sipcred_lookup_needs_the_installed_key)
+{
+    struct store *st = tc_open_bare("bare.db");
+    int64_t uid = tc_user(st, "a@example.org", "marina");
+    char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
+    uint8_t got[16];
+    int changed;
+    ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, user, pass), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, got), -ENOENT);
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, got), 0);
     store_close(st);
 }
 

@@ -13,6 +13,7 @@
 #include "core/accounts.h"
 #include "core/core.h"
 #include "core/errors.h"
+#include "core/mem.h"
 #include "store/db.h"
 
 #define TC_NOW ((int64_t)1700000000) /* a fixed "now" for tests */
@@ -33,8 +34,9 @@ static inline const char *tc_path(const char *name)
     return p;
 }
 
-/* Opens (migrating) the test database t.db. */
-static inline struct store *tc_open_at(const char *name)
+/* Opens (migrating) a test database, without the serving key installed:
+ * core_sip_lookup_ha1() finds nothing until core_sipcred_rehash(). */
+static inline struct store *tc_open_bare(const char *name)
 {
     struct store *st = NULL;
     char err[256] = "", path[4096];
@@ -43,6 +45,18 @@ static inline struct store *tc_open_at(const char *name)
     int rc = store_open(path, &st, err, sizeof err);
     if (rc != 0)
         t_fail(__FILE__, __LINE__, "store_open: %d %s", rc, err);
+    return st;
+}
+
+/* Opens (migrating) a test database with tc_cfg's key and realm installed
+ * for the SIP/TURN HA1 lookups, as the server's start-up step does
+ * (core_sipcred_rehash, which also reseals after a realm change). */
+static inline struct store *tc_open_at(const char *name)
+{
+    struct store *st = tc_open_bare(name);
+    int rc = core_keys_install(st, tc_key, tc_cfg.realm);
+    if (rc != 0)
+        t_fail(__FILE__, __LINE__, "core_keys_install: %d", rc);
     return st;
 }
 

@@ -74,3 +74,21 @@ TEST(turn_nonce_stateless)
     memset(junk, 'z', sizeof junk);
     ASSERT_EQ(turn_nonce_check(secret, 1000000, 600, ip, 4, junk, sizeof junk), -EINVAL);
 }
+
+TEST(turn_rest_check_expiry_and_max_ttl)
+{
+    const int64_t now = 1800000000;
+    /* Without max-rest-ttl: anything not in the past, even the audit's 18-digit expiry. */
+    ASSERT_EQ(turn_rest_check(now, now, 0), 0);
+    ASSERT_EQ(turn_rest_check(now - 1, now, 0), -EKEYEXPIRED);
+    ASSERT_EQ(turn_rest_check(999999999999999999LL, now, 0), 0);
+    /* With max-rest-ttl=86400: the bound itself passes, one second more does not. */
+    ASSERT_EQ(turn_rest_check(now + 86400, now, 86400), 0);
+    ASSERT_EQ(turn_rest_check(now + 86401, now, 86400), -ERANGE);
+    ASSERT_EQ(turn_rest_check(999999999999999999LL, now, 86400), -ERANGE);
+    ASSERT_EQ(turn_rest_check(now - 1, now, 86400), -EKEYEXPIRED);
+    /* The largest expiry turn_rest_expiry() can return does not overflow. */
+    int64_t t;
+    ASSERT_EQ(turn_rest_expiry("999999999999999999:x", 20, ':', &t), 0);
+    ASSERT_EQ(turn_rest_check(t, 0, 1), -ERANGE);
+}

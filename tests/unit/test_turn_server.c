@@ -22,6 +22,8 @@
 #include "base/config.h"
 #include "turn/auth.h"
 #include "turn/config.h"
+#include "turn/alloc.h"
+#include "turn/internal.h"
 #include "turn/server.h"
 #include "turn/stun.h"
 
@@ -68,6 +70,9 @@ static void set(config_t *cfg, const char *flag)
         t_fail(__FILE__, __LINE__, "%s: %s", flag, err);
 }
 
+/* Extra flags for the next env_start() (NULL-terminated), reset by it. */
+static const char *env_extra[4];
+
 static void env_start(struct env *e)
 {
     const struct config_key *const tables[] = { realm_table, turn_config_keys };
@@ -89,6 +94,9 @@ static void env_start(struct env *e)
     set(e->cfg, "--relay-ip=127.0.0.1");
     set(e->cfg, "--allow-loopback-peers");
     set(e->cfg, "--no-tls");
+    for (int i = 0; i < 4 && env_extra[i]; i++)
+        set(e->cfg, env_extra[i]);
+    memset(env_extra, 0, sizeof env_extra);
     struct turn_auth auth = { lookup, NULL };
     char err[256];
     int rc = turn_server_start(&e->loop, e->cfg, &auth, &e->ts, err, sizeof err);
@@ -376,4 +384,301 @@ TEST(turn_server_refuses_bad_config)
     config_free(cfg);
     uv_run(&loop, UV_RUN_NOWAIT);
     ASSERT_EQ(uv_loop_close(&loop), 0);
+}
+
+/* ------------------------------------------------------------ permission and channel accounting */
+
+/* An authenticated UDP client with an allocation; returns its socket. */
+static int allocated(struct env *e, struct session *s, struct sockaddr_in *srv)
+{
+    uint8_t resp[2048], req[256];
+    struct stun_msg m;
+    struct sockaddr_in me;
+    int fd = udp_socket(&me);
+    *srv = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)e->port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    *s = (struct session){ .e = e, .fd = fd, .to = srv };
+    turn_ltc_key(user, strlen(user), "t9phone.local", pass, strlen(pass), s->key);
+    struct stun_builder b;
+    new_tid(s);
+    stun_build_init(&b, req, sizeof req, TURN_ALLOCATE, STUN_REQUEST, s->tid);
+    put_udp(&b, NULL);
+    transact(e, fd, srv, req, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+    ASSERT_EQ(err_code(&m), 401);
+    const struct stun_attr *na = stun_find(&m, STUN_A_NONCE);
+    ASSERT(na && na->len < sizeof s->nonce);
+    memcpy(s->nonce, na->val, na->len);
+    s->nonce_len = na->len;
+    request(s, TURN_ALLOCATE, put_udp, NULL, &m, resp, sizeof resp);
+    ASSERT_EQ(m.cls, STUN_SUCCESS);
+    return fd;
+}
+
+/* Peers 127.0.0.<first>.. <first+n-1> (loopback peers are allowed here), with
+ * the last one listed `dup` extra times. */
+struct peers {
+    int first, n, dup;
+};
+
+static void put_peers(struct stun_builder *b, void *arg)
+{
+    const struct peers *p = arg;
+    for (int i = 0; i < p->n + p->dup; i++) {
+        int k = i < p->n ? i : p->n - 1;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9),
+                                 .sin_addr.s_addr = htonl(0x7F000000u + (uint32_t)(p->first + k)) };
+        stun_put_xor_addr(b, STUN_A_XOR_PEER_ADDRESS, (struct sockaddr *)&a);
+    }
+}
+
+static int create_permission(struct session *s, int first, int n, int dup)
+{
+    uint8_t resp[2048];
+    struct stun_msg m;
+    struct peers p = { first, n, dup };
+    request(s, TURN_CREATE_PERMISSION, put_peers, &p, &m, resp, sizeof resp);
+    return m.cls == STUN_SUCCESS ? 0 : err_code(&m);
+}
+
+static struct sockaddr_in loop_peer(int k)
+{
+    return (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(9),
+                                 .sin_addr.s_addr = htonl(0x7F000000u + (uint32_t)k) };
+}
+
+static int channel_bind(struct session *s, uint16_t num, int peer)
+{
+    uint8_t resp[2048];
+    struct stun_msg m;
+    struct sockaddr_in a = loop_peer(peer);
+    uint8_t req[512];
+    struct stun_builder b;
+    new_tid(s);
+    stun_build_init(&b, req, sizeof req, TURN_CHANNEL_BIND, STUN_REQUEST, s->tid);
+    stun_put_u32(&b, STUN_A_CHANNEL_NUMBER, (uint32_t)num << 16);
+    stun_put_xor_addr(&b, STUN_A_XOR_PEER_ADDRESS, (struct sockaddr *)&a);
+    stun_put(&b, STUN_A_USERNAME, user, strlen(user));
+    stun_put(&b, STUN_A_REALM, "t9phone.local", 13);
+    stun_put(&b, STUN_A_NONCE, s->nonce, s->nonce_len);
+    stun_put_integrity(&b, s->key, 16);
+    transact(s->e, s->fd, s->to, req, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+    return m.cls == STUN_SUCCESS ? 0 : err_code(&m);
+}
+
+TEST(turn_server_duplicate_peers_count_once)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv;
+    int fd = allocated(&e, &s, &srv);
+    ASSERT_EQ(create_permission(&s, 1, 31, 0), 0);
+    /* One new peer, listed three times: one slot, the 32nd. */
+    ASSERT_EQ(create_permission(&s, 40, 1, 2), 0);
+    ASSERT_EQ(e.ts->allocs->nperms, 32);
+    /* Refreshing known peers needs no room; a new one does not fit. */
+    ASSERT_EQ(create_permission(&s, 1, 31, 1), 0);
+    ASSERT_EQ(create_permission(&s, 41, 1, 0), 508);
+    close(fd);
+    env_stop(&e);
+}
+
+TEST(turn_server_expired_permissions_are_room)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv;
+    int fd = allocated(&e, &s, &srv);
+    ASSERT_EQ(create_permission(&s, 1, 32, 0), 0);
+    struct alloc *a = e.ts->allocs;
+    ASSERT_EQ(a->nperms, 32);
+    /* Two of them expire; the sweep has not run yet. */
+    a->perms[3].expires = a->perms[7].expires = 1;
+    ASSERT_EQ(create_permission(&s, 50, 2, 0), 0);
+    ASSERT_EQ(create_permission(&s, 52, 1, 0), 508);
+    a->perms[0].expires = 1;
+    ASSERT_EQ(channel_bind(&s, 0x4000, 60), 0); /* its permission takes the expired slot */
+    ASSERT_EQ(a->nperms, 32);
+    ASSERT_EQ(a->nchans, 1);
+    close(fd);
+    env_stop(&e);
+}
+
+TEST(turn_server_refused_channel_bind_changes_nothing)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv;
+    int fd = allocated(&e, &s, &srv);
+    ASSERT_EQ(create_permission(&s, 1, 32, 0), 0);
+    struct alloc *a = e.ts->allocs;
+    /* A channel to a 33rd peer needs a permission that cannot fit: 508, and
+     * no channel slot was taken on the way. */
+    ASSERT_EQ(channel_bind(&s, 0x4001, 70), 508);
+    ASSERT_EQ(a->nchans, 0);
+    ASSERT_EQ(channel_bind(&s, 0x4001, 5), 0); /* a permitted peer binds */
+    ASSERT_EQ(a->nchans, 1);
+    close(fd);
+    env_stop(&e);
+}
+
+TEST(turn_bucket_refill_does_not_overflow_after_long_idle)
+{
+    /* 2e9 B/s (the largest bps-capacity) idle for 200 days: rate x elapsed
+     * would wrap around 2^64 without the one-second clamp. */
+    struct bucket b = { .tokens = 0, .last = 1000 };
+    uint64_t rate = 2000000000ULL;
+    uint64_t now = 1000 + 200ULL * 86400 * 1000;
+    ASSERT_EQ(turn__bucket_take(&b, rate, now, 1500), 1);
+    ASSERT(b.tokens == rate - 1500);
+    /* Within the same millisecond no refill; a full second refills to rate. */
+    ASSERT_EQ(turn__bucket_take(&b, rate, now, (size_t)(rate - 1500)), 1);
+    ASSERT_EQ(turn__bucket_take(&b, rate, now, 1), 0);
+    ASSERT_EQ(turn__bucket_take(&b, rate, now + 5000, (size_t)rate), 1);
+}
+
+TEST(turn_server_idle_allocation_gives_its_tables_back)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv;
+    int fd = allocated(&e, &s, &srv);
+    struct alloc *a = e.ts->allocs;
+    ASSERT(a->perms == NULL && a->chans == NULL); /* nothing before the first permission */
+    ASSERT_EQ(create_permission(&s, 1, 1, 0), 0);
+    ASSERT_EQ(channel_bind(&s, 0x4000, 1), 0);
+    ASSERT(a->perm_cap == 4 && a->chan_cap == 4);
+    ASSERT_EQ(create_permission(&s, 2, 5, 0), 0);
+    ASSERT_EQ(a->perm_cap, 8); /* grown on demand */
+    for (size_t i = 0; i < a->nperms; i++)
+        a->perms[i].expires = 1;
+    a->chans[0].expires = 1;
+    turn__alloc_sweep(e.ts, uv_now(&e.loop));
+    ASSERT(a->nperms == 0 && a->perms == NULL && a->chans == NULL);
+    close(fd);
+    env_stop(&e);
+}
+
+/* ------------------------------------------------------------ EVEN-PORT reservations */
+
+struct alloc_args {
+    int reserve;
+    const uint8_t *token;
+};
+
+static void put_alloc(struct stun_builder *b, void *arg)
+{
+    const struct alloc_args *x = arg;
+    put_udp(b, NULL);
+    if (x->reserve) {
+        uint8_t r = 0x80;
+        stun_put(b, STUN_A_EVEN_PORT, &r, 1);
+    }
+    if (x->token)
+        stun_put(b, STUN_A_RESERVATION_TOKEN, x->token, 8);
+}
+
+/* A second client of the same user on its own socket: its nonce, then an
+ * Allocate with args; returns the error code or 0, the token in token. */
+static int allocate_with(struct session *s, int fd, const struct alloc_args *x, uint8_t token[8])
+{
+    uint8_t resp[2048];
+    struct stun_msg m;
+    s->fd = fd;
+    request(s, TURN_ALLOCATE, put_alloc, (void *)x, &m, resp, sizeof resp);
+    if (m.cls != STUN_SUCCESS)
+        return err_code(&m);
+    const struct stun_attr *t = stun_find(&m, STUN_A_RESERVATION_TOKEN);
+    if (token && t && t->len == 8)
+        memcpy(token, t->val, 8);
+    return 0;
+}
+
+static size_t live_reservations(struct env *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
+        n += e->ts->resv[i].expires != 0;
+    return n;
+}
+
+TEST(turn_server_reservations_count_against_user_quota)
+{
+    struct env e;
+    env_extra[0] = "--user-quota=2";
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv, me;
+    int fd1 = allocated(&e, &s, &srv); /* one allocation of the user */
+    int fd2 = udp_socket(&me), fd3 = udp_socket(&me);
+    /* EVEN-PORT R needs room for the allocation and its reservation: 3 > 2. */
+    struct alloc_args even = { 1, NULL };
+    ASSERT_EQ(allocate_with(&s, fd2, &even, NULL), 486);
+    ASSERT_EQ(live_reservations(&e), 0);
+    /* Without the first allocation it fits, and then the user is full. */
+    struct alloc_args plain = { 0, NULL };
+    s.fd = fd1;
+    uint8_t resp[2048];
+    struct stun_msg m;
+    uint8_t rq[256];
+    struct stun_builder b;
+    new_tid(&s);
+    stun_build_init(&b, rq, sizeof rq, TURN_REFRESH, STUN_REQUEST, s.tid);
+    stun_put_u32(&b, STUN_A_LIFETIME, 0);
+    stun_put(&b, STUN_A_USERNAME, user, strlen(user));
+    stun_put(&b, STUN_A_REALM, "t9phone.local", 13);
+    stun_put(&b, STUN_A_NONCE, s.nonce, s.nonce_len);
+    stun_put_integrity(&b, s.key, 16);
+    transact(&e, fd1, &srv, rq, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+    ASSERT_EQ(m.cls, STUN_SUCCESS);
+    uint8_t token[8] = { 0 };
+    ASSERT_EQ(allocate_with(&s, fd2, &even, token), 0);
+    ASSERT_EQ(live_reservations(&e), 1);
+    ASSERT_EQ(allocate_with(&s, fd1, &plain, NULL), 486);
+    /* Taking the reservation over needs no more room. */
+    struct alloc_args take = { 0, token };
+    ASSERT_EQ(allocate_with(&s, fd3, &take, NULL), 0);
+    ASSERT_EQ(live_reservations(&e), 0);
+    ASSERT_EQ(e.ts->nallocs, 2);
+    close(fd1);
+    close(fd2);
+    close(fd3);
+    env_stop(&e);
+}
+
+TEST(turn_server_reservation_goes_with_its_allocation)
+{
+    struct env e;
+    env_start(&e);
+    struct session s;
+    struct sockaddr_in srv, me;
+    int fd1 = allocated(&e, &s, &srv);
+    int fd2 = udp_socket(&me), fd3 = udp_socket(&me);
+    struct alloc_args even = { 1, NULL };
+    uint8_t token[8] = { 0 };
+    ASSERT_EQ(allocate_with(&s, fd2, &even, token), 0);
+    ASSERT_EQ(live_reservations(&e), 1);
+    /* The RTP allocation is deleted: its reserved RTCP socket goes at once. */
+    uint8_t resp[2048], rq[256];
+    struct stun_msg m;
+    struct stun_builder b;
+    new_tid(&s);
+    stun_build_init(&b, rq, sizeof rq, TURN_REFRESH, STUN_REQUEST, s.tid);
+    stun_put_u32(&b, STUN_A_LIFETIME, 0);
+    stun_put(&b, STUN_A_USERNAME, user, strlen(user));
+    stun_put(&b, STUN_A_REALM, "t9phone.local", 13);
+    stun_put(&b, STUN_A_NONCE, s.nonce, s.nonce_len);
+    stun_put_integrity(&b, s.key, 16);
+    transact(&e, fd2, &srv, rq, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+    ASSERT_EQ(m.cls, STUN_SUCCESS);
+    ASSERT_EQ(live_reservations(&e), 0);
+    struct alloc_args take = { 0, token };
+    ASSERT_EQ(allocate_with(&s, fd3, &take, NULL), 508);
+    close(fd1);
+    close(fd2);
+    close(fd3);
+    env_stop(&e);
 }
