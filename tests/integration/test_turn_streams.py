@@ -324,6 +324,7 @@ def test_start_refused_when_descriptors_do_not_fit(tmp_path):
     lo = free_port()
     p = start_limited(tmp_path / "b", 256, ["--turn-max-connections=50",
                                             "--portal-max-connections=20",
+                                            "--sip-max-connections=20",
                                             f"--min-port={lo}", f"--max-port={lo + 49}"])
     try:
         time.sleep(1.5)
