@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import free_port, run_t9
+from conftest import free_port, run_t9, sip_flags
 
 # build.sh installs coturn and openssl; a missing tool fails the tests that
 # need it (never a skip that could pass for a result).
@@ -152,7 +152,8 @@ def turn_args(tls_dir=None, extra=()):
     args.append(f"--tls-listening-port={tls_port}")
     if tls_dir:
         args += [f"--cert={tls_dir}/cert.pem", f"--pkey={tls_dir}/key.pem"]
-    return port, tls_port, args + list(extra)
+    # Servers started by hand with these would take SIP's 5060 on every address.
+    return port, tls_port, args + sip_flags() + list(extra)
 
 
 def make_cert(d, kind="rsa", cn="t9phone-test"):

@@ -15,7 +15,7 @@ import struct
 import subprocess
 import time
 
-from conftest import BIN, free_port
+from conftest import BIN, free_port, sip_flags
 from test_turn import (MAGIC, REALM, SECRET, build, error_code, ltc_key, make_cert, parse,
                        rest_credential, turn_args)
 
@@ -295,7 +295,7 @@ def start_limited(tmp_path, nofile, extra):
     port = free_port()
     args = [BIN, "serve", f"--data-dir={data}", f"--portal-port={free_port()}",
             "--listening-ip=127.0.0.1", f"--listening-port={port}",
-            f"--tls-listening-port={free_port()}", *extra]
+            f"--tls-listening-port={free_port()}", *sip_flags(), *extra]
     env = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
 
     def limit():
