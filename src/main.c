@@ -35,6 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -71,7 +74,28 @@ struct cmdline {
     char *pos[16];  /* the command's own words (admin options included) */
     int nflags;
     char *flags[64]; /* --key=value configuration flags, in order */
+    int masked;      /* secrets given as flags, now masked in argv */
 };
+
+/* coturn's users pass static-auth-secret on the command line, so it keeps
+ * working there; but /proc/PID/cmdline is readable by every local user, so
+ * the value is overwritten in place (the config holds its own copy) and
+ * start-up warns. Returns 1 when it masked something. */
+static int main_mask_secret(const config_t *cfg, char *flag)
+{
+    char key[128];
+    char *eq = strchr(flag, '=');
+    size_t kl = eq ? (size_t)(eq - flag) - 2 : 0;
+    if (!eq || kl == 0 || kl >= sizeof key)
+        return 0;
+    memcpy(key, flag + 2, kl);
+    key[kl] = '\0';
+    if (!(config_key_flags(cfg, key) & CONFIG_SECRET))
+        return 0;
+    for (char *p = eq + 1; *p; p++)
+        *p = '*';
+    return 1;
+}
 
 static int main_is_admin(const char *cmd)
 {
@@ -143,6 +167,7 @@ static int main_parse_args(int argc, char **argv, struct cmdline *cl, config_t *
             fprintf(stderr, "t9phone: %s\n", err);
             return -EINVAL;
         }
+        cl->masked += main_mask_secret(cfg, cl->flags[i]);
     }
     return 0;
 }
@@ -183,6 +208,13 @@ static int main_load_secret_key(const config_t *cfg, uint8_t key[SECRETBOX_KEY_L
         log_error("main", "secret-key-file path is too long");
         return -ENAMETOOLONG;
     }
+    struct stat kst;
+    if (stat(path, &kst) == 0 && (kst.st_mode & 077)) {
+        log_error("main", "secret-key-file %s has mode %04o: it must not be readable or "
+                  "writable by group or others (chmod 600 it)", path,
+                  (unsigned)(kst.st_mode & 07777));
+        return -EPERM;
+    }
     int rc = secretbox_key_load(path, key, &created);
     if (rc == -EINVAL) {
         log_error("main", "secret-key-file %s is not a 32-byte key (64 hex digits or 32 raw bytes)",
@@ -198,6 +230,34 @@ static int main_load_secret_key(const config_t *cfg, uint8_t key[SECRETBOX_KEY_L
                  "data volume (set secret-key-file); without it no stored SIP password can be "
                  "decrypted", path);
     return 0;
+}
+
+/* Secrets must not outlive the process in a core dump: none is written
+ * (RLIMIT_CORE 0, and not dumpable, which also keeps other users' ptrace
+ * and /proc/PID/mem away), and the key lives in its own page marked
+ * MADV_DONTDUMP in case a dump is forced anyway. */
+static void main_no_dumps(void)
+{
+    struct rlimit rl = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+static uint8_t *main_key_page(void)
+{
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, 4096, MADV_DONTDUMP);
+    return p;
+}
+
+static void main_key_free(uint8_t *key)
+{
+    if (!key)
+        return;
+    crypto_wipe(key, SECRETBOX_KEY_LEN);
+    munmap(key, 4096);
 }
 
 static int main_db_path(const config_t *cfg, char *out, size_t n)
@@ -233,7 +293,7 @@ struct app {
     uv_loop_t *loop;
     const config_t *cfg;
     struct store *st;
-    uint8_t key[SECRETBOX_KEY_LEN];
+    uint8_t *key; /* SECRETBOX_KEY_LEN bytes in a page of its own (main_key_page) */
     struct core_cfg core;
     struct tls_server *tls;
     struct engine_env env;
@@ -398,12 +458,19 @@ static int cmd_serve(const config_t *cfg)
         log_error("main", "data-dir path is too long");
         return 1;
     }
-    struct app a = { .cfg = cfg };
-    if (main_load_secret_key(cfg, a.key) < 0)
+    main_no_dumps();
+    struct app a = { .cfg = cfg, .key = main_key_page() };
+    if (!a.key) {
+        log_error("main", "out of memory");
         return 1;
+    }
+    if (main_load_secret_key(cfg, a.key) < 0) {
+        main_key_free(a.key);
+        return 1;
+    }
     if (store_open(path, &a.st, err, sizeof err) < 0) {
         log_error("store", "%s", err);
-        crypto_wipe(a.key, sizeof a.key);
+        main_key_free(a.key);
         return 1;
     }
     log_info("store", "database open, schema version %d", store_version(a.st));
@@ -424,7 +491,7 @@ static int cmd_serve(const config_t *cfg)
 
     tls_server_free(a.tls);
     store_close(a.st);
-    crypto_wipe(a.key, sizeof a.key);
+    main_key_free(a.key);
     if (uv_loop_close(a.loop) < 0)
         log_warn("main", "loop closed with handles open");
     if (failed)
@@ -556,6 +623,7 @@ static int cmd_admin(const config_t *cfg, const struct cmdline *cl)
         fprintf(stderr, "t9phone: cannot use data-dir %s\n", config_str(cfg, "data-dir"));
         return 3;
     }
+    main_no_dumps();
     if (main_load_secret_key(cfg, key) < 0)
         return 3;
     if (store_open(path, &st, err, sizeof err) < 0) {
@@ -616,6 +684,10 @@ int main(int argc, char **argv)
         return 2;
     }
     main_setup_logging(cfg);
+    if (cl.masked)
+        log_warn("config", "%d secret(s) given on the command line: masked in the process list "
+                 "now, but visible there until start-up; put them in the configuration file or "
+                 "the environment", cl.masked);
     const char *cmd = cl.command ? cl.command : "serve";
     int rc;
     if (strcmp(cmd, "serve") == 0)

@@ -457,3 +457,9 @@ void config_each_flagged(const config_t *cfg, unsigned flag,
         if ((cfg->slots[i].key->flags & flag) && cfg->slots[i].n)
             fn(ctx, cfg->slots[i].key);
 }
+
+unsigned config_key_flags(const config_t *cfg, const char *key)
+{
+    const struct config_slot *s = config_find(cfg, key);
+    return s ? s->key->flags : 0;
+}

@@ -33,6 +33,7 @@ enum config_type {
 #define CONFIG_MULTI 0x1 /* may repeat; values are kept in order */
 #define CONFIG_UNSUPPORTED 0x2 /* a coturn key we know but refuse: the reason is in help */
 #define CONFIG_IGNORED 0x4 /* a coturn key accepted with a start-up notice: help says why */
+#define CONFIG_SECRET 0x8 /* a credential: masked in argv after parsing, never printed */
 
 struct config_key {
     const char *name;
@@ -79,6 +80,10 @@ int config_isset(const config_t *cfg, const char *key);
 /* Values of a CONFIG_MULTI key: count, and the i-th value. */
 size_t config_count(const config_t *cfg, const char *key);
 const char *config_nth(const config_t *cfg, const char *key, size_t i);
+
+/* The flags of a declared key (CONFIG_MULTI, CONFIG_SECRET, ...); 0 for a
+ * key no table declares. */
+unsigned config_key_flags(const config_t *cfg, const char *key);
 
 /* Calls fn for each key given explicitly that carries CONFIG_IGNORED or
  * CONFIG_UNSUPPORTED, so start-up can name them. */

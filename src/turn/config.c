@@ -45,7 +45,9 @@ const struct config_key turn_config_keys[] = {
       "an open relay is refused: every allocation needs a T9phone or REST credential" },
     BOOL("use-auth-secret", "accept TURN REST API credentials (username `expiry:name`, "
                             "password base64(HMAC-SHA1(secret, username)))"),
-    MULTI("static-auth-secret", "shared secret for use-auth-secret; repeat for rotation"),
+    { "static-auth-secret", CONFIG_STRING, NULL, 0, 0, NULL, CONFIG_MULTI | CONFIG_SECRET,
+      "shared secret for use-auth-secret; repeat for rotation. Give it in the file or the "
+      "environment: on the command line it is masked after parsing, but was visible until then" },
     STR("rest-api-separator", ":", "separator between expiry and name in REST usernames"),
     /* Bare `stale-nonce` means 600, as in coturn. */
     { "stale-nonce", CONFIG_INT, "600", 0, 86400 * 365, "600", 0,

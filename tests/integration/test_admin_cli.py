@@ -162,6 +162,8 @@ def test_user_sip_with_the_wrong_key_is_an_error(tmp_path):
     key1, key2 = tmp_path / "k1", tmp_path / "k2"
     key1.write_text("11" * 32 + "\n")
     key2.write_text("22" * 32 + "\n")
+    key1.chmod(0o600)
+    key2.chmod(0o600)
     add_user(data, "marina@example.org", "marina", extra=[f"--secret-key-file={key1}"])
     r = t9(data, "user", "sip", "marina@example.org", extra=[f"--secret-key-file={key2}"])
     assert r.returncode == 3

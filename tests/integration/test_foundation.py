@@ -230,6 +230,7 @@ def test_secret_key_created_private_on_first_start(t9server):
 def test_bad_secret_key_stops_startup(tmp_path):
     bad = tmp_path / "bad.key"
     bad.write_text("not a key\n")
+    bad.chmod(0o600)
     r = run_t9(["serve", f"--data-dir={tmp_path}/d", f"--secret-key-file={bad}",
                 f"--portal-port={free_port()}"], timeout=20)
     assert r.returncode != 0
