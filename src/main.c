@@ -24,6 +24,7 @@
 #include "ops/maint.h"
 #include "ops/metrics.h"
 #include "portal/engine.h"
+#include "sip/engine.h"
 #include "store/db.h"
 #include "turn/engine.h"
 #include "buildinfo.h"
@@ -273,6 +274,7 @@ static const struct engine *const main_engines[] = {
     &maint_engine,
     &portal_engine,
     &turn_engine,
+    &sip_engine,
     &metrics_engine,
 };
 #define MAIN_NENGINES (sizeof main_engines / sizeof main_engines[0])

@@ -25,31 +25,44 @@ static int hexval(char c)
     return -1;
 }
 
-static void nonce_mac(const uint8_t *secret, uint32_t ts, const void *client, size_t clen,
-                      uint8_t mac[32])
+static void put_hex32(char *out, uint32_t v)
 {
-    uint8_t in[4 + 16] = { 0 };
-    in[0] = (uint8_t)(ts >> 24);
-    in[1] = (uint8_t)(ts >> 16);
-    in[2] = (uint8_t)(ts >> 8);
-    in[3] = (uint8_t)ts;
+    for (int i = 0; i < 8; i++)
+        out[i] = hexd[(v >> (28 - 4 * i)) & 0xF];
+}
+
+static int get_hex32(const char *in, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < 8; i++) {
+        /* Only what sip_nonce_make writes: lower-case. */
+        int d = hexval(in[i]);
+        if (d < 0 || (in[i] >= 'A' && in[i] <= 'F'))
+            return -EINVAL;
+        x = x << 4 | (uint32_t)d;
+    }
+    *v = x;
+    return 0;
+}
+
+void sip_nonce_make(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, uint32_t serial,
+                    const void *client, size_t clen, char out[SIP_NONCE_LEN])
+{
+    uint8_t in[8 + 16] = { 0 }, mac[32];
+    for (int i = 0; i < 4; i++) {
+        in[i] = (uint8_t)(now >> (24 - 8 * i));
+        in[4 + i] = (uint8_t)(serial >> (24 - 8 * i));
+    }
     if (clen > 16)
         clen = 16;
     if (clen)
-        memcpy(in + 4, client, clen);
-    crypto_hmac_sha256(secret, SIP_NONCE_SECRET_LEN, in, 4 + clen, mac);
-}
-
-void sip_nonce_make(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now,
-                    const void *client, size_t clen, char out[SIP_NONCE_LEN])
-{
-    uint8_t mac[32];
-    nonce_mac(secret, now, client, clen, mac);
-    for (int i = 0; i < 8; i++)
-        out[i] = hexd[(now >> (28 - 4 * i)) & 0xF];
+        memcpy(in + 8, client, clen);
+    crypto_hmac_sha256(secret, SIP_NONCE_SECRET_LEN, in, 8 + clen, mac);
+    put_hex32(out, now);
+    put_hex32(out + 8, serial);
     for (int i = 0; i < 12; i++) {
-        out[8 + 2 * i] = hexd[mac[i] >> 4];
-        out[9 + 2 * i] = hexd[mac[i] & 0xF];
+        out[16 + 2 * i] = hexd[mac[i] >> 4];
+        out[17 + 2 * i] = hexd[mac[i] & 0xF];
     }
 }
 
@@ -57,17 +70,11 @@ int sip_nonce_check(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, ui
                     const void *client, size_t clen, const char *nonce, size_t nlen,
                     uint32_t *issued)
 {
-    if (nlen != SIP_NONCE_LEN)
+    uint32_t ts, serial;
+    if (nlen != SIP_NONCE_LEN || get_hex32(nonce, &ts) < 0 || get_hex32(nonce + 8, &serial) < 0)
         return -EINVAL;
-    uint32_t ts = 0;
-    for (int i = 0; i < 8; i++) {
-        int v = hexval(nonce[i]);
-        if (v < 0 || (nonce[i] >= 'A' && nonce[i] <= 'F'))
-            return -EINVAL;
-        ts = ts << 4 | (uint32_t)v;
-    }
     char want[SIP_NONCE_LEN];
-    sip_nonce_make(secret, ts, client, clen, want);
+    sip_nonce_make(secret, ts, serial, client, clen, want);
     if (!crypto_ct_equal(want, nonce, SIP_NONCE_LEN))
         return -EINVAL;
     *issued = ts;

@@ -22,12 +22,14 @@
 #include <stdint.h>
 
 #define SIP_NONCE_SECRET_LEN 32
-#define SIP_NONCE_LEN 32 /* characters, no terminator */
+#define SIP_NONCE_LEN 40 /* characters, no terminator */
 
-/* A nonce for a client: 8 hex digits of the issue time, then 24 hex digits
- * of HMAC-SHA256(secret, time || client). client is the source address
- * bytes (at most 16 are used). */
-void sip_nonce_make(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now,
+/* A nonce for a client: 8 hex digits of the issue time, 8 of a serial
+ * number (so two challenges to one address in one second differ, and their
+ * nonce counts are counted apart), then 24 hex digits of
+ * HMAC-SHA256(secret, time || serial || client). client is the source
+ * address bytes (at most 16 are used). */
+void sip_nonce_make(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, uint32_t serial,
                     const void *client, size_t clen, char out[SIP_NONCE_LEN]);
 
 /* Checks a nonce. Returns 0 when ours and at most lifetime seconds old

@@ -45,7 +45,11 @@ TEST(sip_nonce_roundtrip_stale_and_foreign)
     const uint8_t ip[4] = { 192, 0, 2, 1 }, ip2[4] = { 192, 0, 2, 2 };
     char n[SIP_NONCE_LEN];
     uint32_t issued = 0;
-    sip_nonce_make(secret, 1000, ip, 4, n);
+    sip_nonce_make(secret, 1000, 7, ip, 4, n);
+    char n2[SIP_NONCE_LEN];
+    sip_nonce_make(secret, 1000, 8, ip, 4, n2);
+    ASSERT(memcmp(n, n2, sizeof n) != 0);
+    ASSERT_EQ(sip_nonce_check(secret, 1000, 300, ip, 4, n2, sizeof n2, &issued), 0);
     ASSERT_EQ(sip_nonce_check(secret, 1000, 300, ip, 4, n, sizeof n, &issued), 0);
     ASSERT_EQ(issued, 1000);
     ASSERT_EQ(sip_nonce_check(secret, 1300, 300, ip, 4, n, sizeof n, &issued), 0);
@@ -54,9 +58,9 @@ TEST(sip_nonce_roundtrip_stale_and_foreign)
     ASSERT_EQ(sip_nonce_check(other, 1000, 300, ip, 4, n, sizeof n, &issued), -EINVAL);
     ASSERT_EQ(sip_nonce_check(secret, 1000, 300, ip2, 4, n, sizeof n, &issued), -EINVAL);
     ASSERT_EQ(sip_nonce_check(secret, 1000, 300, ip, 4, n, sizeof n - 1, &issued), -EINVAL);
-    n[31] ^= 1;
+    n[39] ^= 1;
     ASSERT_EQ(sip_nonce_check(secret, 1000, 300, ip, 4, n, sizeof n, &issued), -EINVAL);
-    n[31] ^= 1;
+    n[39] ^= 1;
     n[0] = 'x';
     ASSERT_EQ(sip_nonce_check(secret, 1000, 300, ip, 4, n, sizeof n, &issued), -EINVAL);
 }
