@@ -510,7 +510,7 @@ int sip_txn_client_response(struct sip_txn_tab *tab, const char *branch, size_t 
                 t->state = SIP_TS_COMPLETED;
                 t->t_c = NONE;
                 client_ack(tab, t, to_line, tolen, now);
-                t->t_end = now + (t->reliable ? 0 : 32000); /* Timer D */
+                t->t_end = now + (t->reliable ? 0 : t64(tab)); /* Timer D: 32 s at T1 500 ms */
             }
             break;
         case SIP_TS_COMPLETED:
