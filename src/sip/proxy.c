@@ -977,8 +977,8 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
 {
     (void)src;
     px->now = now_ms;
-    if (m->nvia < 2)
-        return; /* to us alone (a CANCEL's answer has two: ours and none) */
+    if (m->nvia == 0)
+        return;
     struct sip_str b = m->via[0].branch;
     if (!b.p || b.n <= PREFIX_LEN || memcmp(b.p, PREFIX, PREFIX_LEN) != 0)
         return;
@@ -988,9 +988,17 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     int rc = sip_txn_client_response(px->txn, b.p, b.n, m->cseq_method_id, m->status,
                                      to ? m->buf + to->off : "", to ? to->len : 0, now_ms, &t,
                                      &user);
+    /* A CANCEL's answer (user NULL) ends here. */
     if (rc != SIP_TXN_PASS || !user)
         return;
     struct px_branch *br = user;
+    if (m->nvia < 2) {
+        /* No Via left to go back by (a UAS that copied the wrong Vias): the
+         * status still counts, and a final one is answered as our own. */
+        if (m->status >= 300)
+            sip_fork_response(&br->call->f, br->idx, m->status, NULL, 0);
+        return;
+    }
     struct sip_edit e;
     sip_edit_init(&e, m);
     sip_edit_list_remove_top(&e, SIP_H_VIA);
