@@ -137,6 +137,8 @@ struct nc_entry {
     uint64_t tag;      /* SipHash of the nonce; 0 = empty */
     uint32_t issued;
     uint32_t nc;
+    uint32_t txn;      /* the transaction that used nc */
+    uint32_t pad;
 };
 
 struct sip_nc {
@@ -167,16 +169,20 @@ void sip_nc_free(struct sip_nc *t)
     free(t);
 }
 
-int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t issued, uint32_t nc)
+int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t issued, uint32_t nc,
+               uint32_t txn)
 {
     uint64_t tag = siphash24(t->key, nonce, nlen) | 1; /* never 0 */
     struct nc_entry *set = &t->e[(tag >> 1 & (t->nsets - 1)) * 4];
     struct nc_entry *victim = &set[0];
     for (int i = 0; i < 4; i++) {
         if (set[i].tag == tag) {
+            if (nc == set[i].nc && txn == set[i].txn)
+                return 0;
             if (nc <= set[i].nc)
                 return -EALREADY;
             set[i].nc = nc;
+            set[i].txn = txn;
             return 0;
         }
         if (set[i].tag == 0)
@@ -198,5 +204,6 @@ int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t issued
     victim->tag = tag;
     victim->issued = issued;
     victim->nc = nc;
+    victim->txn = txn;
     return 0;
 }

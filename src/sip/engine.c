@@ -43,7 +43,7 @@ static const struct config_key sip_keys[] = {
     INT("sip-max-expires", "3600", 1, 604800, "longest registration granted (longer is cut)"),
     INT("sip-default-expires", "3600", 1, 604800,
         "registration time when a REGISTER names none"),
-    INT("sip-max-contacts", "5", 1, 100, "bindings per user; the oldest is replaced beyond"),
+    INT("sip-max-contacts", "5", 1, 10000, "bindings per user; the oldest is replaced beyond"),
     INT("sip-max-bindings", "1000000", 1, 100000000,
         "bindings in the location table at most (about 300 bytes each); 503 beyond"),
     INT("sip-nonce-lifetime", "300", 1, 86400,
@@ -96,7 +96,8 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(s->loop);
     /* One eighth of the buckets a second: every binding within 8 s of its
      * expiry is freed (lookups never return an expired one anyway). */
-    size_t n = sip_loc_expire(s->h.loc, (int64_t)(now / 1000), 1 + (1u << 20) / 8);
+    size_t n = sip_loc_expire(s->h.loc, (int64_t)(now / 1000),
+                              1 + sip_loc_buckets(s->h.loc) / 8);
     s->h.st.bindings_expired += n;
     sip__conn_sweep(s, now);
     if (now - s->last_log_ms >= 3600 * 1000ULL) {
@@ -402,6 +403,9 @@ static void sip_metrics(void *state, struct metrics_out *m)
                     s->conns_idle);
     metrics_counter(m, "t9phone_sip_connections_closed_total", NULL, "cause=\"output_full\"",
                     s->send_failed);
+    metrics_counter(m, "t9phone_sip_udp_send_failed_total",
+                    "UDP answers the kernel did not take (dropped; the phone retransmits)",
+                    NULL, s->udp_send_failed);
     metrics_counter(m, "t9phone_sip_connections_closed_total", NULL, "cause=\"framing\"",
                     s->frames_refused);
     metrics_counter(m, "t9phone_sip_auth_total", "digest authentications, by result",

@@ -112,7 +112,7 @@ struct sip_server {
     size_t dhead, dcount;
     /* counters beyond the handler's */
     uint64_t conns_accepted, conns_refused, conns_timed_out, conns_idle, frames_refused;
-    uint64_t delayed_dropped, send_failed;
+    uint64_t delayed_dropped, send_failed, udp_send_failed;
     uint64_t last_log_ms;
     struct sip_answer ans;      /* the answer being made */
     uint8_t rx[SIP_UDP_RX];

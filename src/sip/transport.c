@@ -91,7 +91,7 @@ int sip__send(struct sip_server *s, const struct sip_flow *to, const void *p, si
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
         int rc = uv_udp_try_send(&s->listeners[to->listener].h.udp, &b, 1, &sa.sa);
         if (rc < 0)
-            s->send_failed++;
+            s->udp_send_failed++;
         return rc < 0 ? rc : 0;
     }
     struct sip_conn *c = sip__conn_find(s, to->conn_id);

@@ -5,10 +5,13 @@
 #
 #   TURN: t9phone's relay beside coturn's turnserver (turn.sh), over UDP
 #         channels, UDP Send indications and TCP.
-#   SIP:  beside Kamailio, once the SIP proxy exists.
+#   SIP:  the registrar beside Kamailio 5.6 (sip.sh): REGISTER with digest at
+#         rising rates, CPU per REGISTER, bytes per binding.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for mode in "" "-s" "-t"; do
     echo "== TURN ${mode:-(UDP, channels)}"
     TURN_BENCH_ARGS="-m 20 -n 3000 -z 1 -l 160 $mode" bash "$here/turn.sh" "$@"
 done
+echo "== SIP registrar (REGISTER with digest)"
+bash "$here/sip.sh" "$@"

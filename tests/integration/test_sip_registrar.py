@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -34,6 +35,10 @@ def sip_server(t9server, extra=(), tls=None):
         args += [f"--cert={tls / 'cert.pem'}", f"--pkey={tls / 'key.pem'}"]
     srv = t9server(args + list(extra))
     srv.sip_port, srv.tls_port = port, tport
+    # Call-IDs, tags and branches of every client here, and their user agents.
+    # (The test's own temporary paths are in the log: no bare tool names.)
+    srv.forbid("@t9test", "SIPpTag", "z9hG4bK", "Linphone/", "belle-sip", "friendly-scanner",
+               "sipvicious")
     return srv
 
 
@@ -73,6 +78,14 @@ def sipp(tmp, scenario, port, transport, rows, calls=None, extra=(), timeout=60)
         out += "\n--- errors ---\n" + (errs.read_text(errors="replace") if errs.exists() else "")
         out += "\n--- stdout ---\n" + p.stdout[-3000:] + p.stderr[-2000:]
     return p.returncode, out
+
+
+def metric(srv, name, labels):
+    with urllib.request.urlopen(f"http://127.0.0.1:{srv.metrics_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(rf"^{re.escape(name)}\{{{re.escape(labels)}\}} (\d+)$", text, re.M)
+    assert m, f"{name}{{{labels}}} not in /metrics"
+    return int(m.group(1))
 
 
 def row(user, pw, expires=600, params="", to_user=None):
@@ -203,8 +216,10 @@ def test_sipp_stale_nonce_then_replayed_nonce_count(t9server, tmp_path, transpor
     rc, out = sipp(tmp_path, "stale.xml", srv.sip_port, transport, [row(u, p)])
     assert rc == 0, out[-4000:]
     assert "stale=true" in out
-    # Replay: sipp's own authenticated REGISTER, sent again byte for byte
-    # (as someone who captured it would), is not accepted.
+    # Replay: sipp's own authenticated REGISTER sent again. Byte for byte it
+    # is a retransmission (the phone missed our 200) and gets the same
+    # answer; as a new request (another branch or CSeq) its nonce count is
+    # used up: 401 stale=true.
     srv2 = sip_server(t9server)
     (u, p), = make_users(srv2, 1, prefix="replayer")
     rc, out = sipp(tmp_path, "register.xml", srv2.sip_port, transport, [row(u, p)])
@@ -219,8 +234,12 @@ def test_sipp_stale_nonce_then_replayed_nonce_count(t9server, tmp_path, transpor
     try:
         c.send(head)
         r = c.recv()
-        assert r is not None and r.status == 401, r
-        assert r.challenge().get("stale") == "true"
+        assert r is not None and r.status == 200, r
+        for old, new in ((";branch=", ";branch=z9hG4bKreplay"), ("CSeq: 2 ", "CSeq: 3 ")):
+            c.send(head.replace(old, new, 1))
+            r = c.recv()
+            assert r is not None and r.status == 401, r
+            assert r.challenge().get("stale") == "true"
     finally:
         c.close()
 
@@ -292,12 +311,49 @@ def test_raw_malformed_oversized_and_version(t9server):
         assert time.monotonic() - start < 9
     finally:
         t.close()
+    # A reader that never reads loses its connection once its answers fill
+    # the bounded output buffers (the kernel's buffers are kept small here).
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    t.settimeout(0.5)
+    t.connect(("127.0.0.1", srv.sip_port))
+    m = c.request("OPTIONS", f"sip:{REALM}", f"sip:{REALM}", extra=[f"X-Pad: {'p' * 300}"])
+    closed = False
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline and not closed:
+            try:
+                t.send(m * 20)
+            except socket.timeout:
+                time.sleep(0.05)
+            except OSError:
+                closed = True
+    finally:
+        t.close()
+    assert closed
+    assert metric(srv, "t9phone_sip_connections_closed_total", 'cause="output_full"') >= 1
+    assert metric(srv, "t9phone_sip_connections_closed_total", 'cause="message_timeout"') >= 1
+    assert metric(srv, "t9phone_sip_connections_closed_total", 'cause="framing"') >= 2
     # CRLFCRLF on a stream is answered with CRLF (RFC 5626 3.5.1).
     t = Client("tcp", srv.sip_port)
     try:
         t.send(b"\r\n\r\n")
         t.s.settimeout(3)
         assert t.s.recv(16) == b"\r\n"
+    finally:
+        t.close()
+
+
+def test_idle_connection_closed(t9server):
+    srv = sip_server(t9server, ["--sip-idle-timeout=5"])
+    t = Client("tcp", srv.sip_port, timeout=15)
+    try:
+        t.send(t.request("OPTIONS", f"sip:{REALM}", f"sip:{REALM}"))
+        r = t.recv()
+        assert r is not None and r.status == 200
+        start = time.monotonic()
+        assert t.closed(timeout=12)
+        assert time.monotonic() - start >= 4
     finally:
         t.close()
 

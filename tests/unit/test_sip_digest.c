@@ -81,11 +81,13 @@ TEST(sip_nc_refuses_replay)
     uint8_t key[16] = { 1 };
     struct sip_nc *t = sip_nc_new(key, 64);
     ASSERT(t);
-    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 1), 0);
-    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 1), -EALREADY);
-    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 2), 0);
-    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 2), -EALREADY);
-    ASSERT_EQ(sip_nc_use(t, S("nonce-b"), 100, 1), 0);
+    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 1, 11), 0);
+    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 1, 11), 0); /* a retransmission */
+    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 1, 12), -EALREADY);
+    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 2, 13), 0);
+    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 2, 14), -EALREADY);
+    ASSERT_EQ(sip_nc_use(t, S("nonce-a"), 100, 1, 11), -EALREADY); /* old count */
+    ASSERT_EQ(sip_nc_use(t, S("nonce-b"), 100, 1, 11), 0);
     sip_nc_free(t);
 }
 
@@ -98,19 +100,19 @@ TEST(sip_nc_forgotten_nonce_is_stale_not_fresh)
     char n[32];
     for (uint32_t i = 0; i < 200; i++) {
         snprintf(n, sizeof n, "n%u", i);
-        int rc = sip_nc_use(t, n, strlen(n), 1000 + i, 1);
+        int rc = sip_nc_use(t, n, strlen(n), 1000 + i, 1, i);
         ASSERT(rc == 0 || rc == -ESTALE);
     }
     int stale = 0, replay = 0;
     for (uint32_t i = 0; i < 200; i++) {
         snprintf(n, sizeof n, "n%u", i);
-        int rc = sip_nc_use(t, n, strlen(n), 1000 + i, 1);
+        int rc = sip_nc_use(t, n, strlen(n), 1000 + i, 1, 7777);
         ASSERT(rc != 0); /* every one was used once: never accepted again */
         stale += rc == -ESTALE;
         replay += rc == -EALREADY;
     }
     ASSERT(stale > 0 && replay > 0);
     /* A nonce newer than everything forgotten is accepted. */
-    ASSERT_EQ(sip_nc_use(t, S("fresh"), 5000, 1), 0);
+    ASSERT_EQ(sip_nc_use(t, S("fresh"), 5000, 1, 1), 0);
     sip_nc_free(t);
 }

@@ -47,7 +47,7 @@ class Response:
 
 
 class Client:
-    def __init__(self, transport, port, host="127.0.0.1", tls_ctx=None, timeout=5):
+    def __init__(self, transport, port, host="127.0.0.1", tls_ctx=None, timeout=5, bind=None):
         self.transport = transport
         self.host = host
         self.port = port
@@ -55,10 +55,11 @@ class Client:
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         if transport == "udp":
             self.s = socket.socket(fam, socket.SOCK_DGRAM)
-            self.s.bind((host, 0))
+            self.s.bind((bind or host, 0))
             self.s.connect((host, port))
         else:
-            s = socket.create_connection((host, port), timeout=timeout)
+            s = socket.create_connection((host, port), timeout=timeout,
+                                         source_address=(bind, 0) if bind else None)
             if transport == "tls":
                 ctx = tls_ctx or ssl.create_default_context()
                 if tls_ctx is None:
