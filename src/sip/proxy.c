@@ -379,6 +379,15 @@ static void call_unref(struct px_call *c)
     free(c);
 }
 
+/* The request copy serves only the answers the proxy makes itself; once
+ * the caller has its final answer it is not needed. */
+static void drop_request(struct px_call *c)
+{
+    free(c->req);
+    c->req = NULL;
+    c->req_len = 0;
+}
+
 static void count_final(struct px_call *c, int status)
 {
     if (!c->initial || c->counted)
@@ -401,6 +410,8 @@ static void op_forward(void *ctx, struct sip_fork *f, int status, const char *bu
         count_final(c, status);
     if (c->server)
         sip_txn_server_respond(px->txn, c->server, status, buf, len, px->now);
+    if (status >= 200)
+        drop_request(c);
 }
 
 static void op_answer(void *ctx, struct sip_fork *f, int status)
@@ -408,9 +419,9 @@ static void op_answer(void *ctx, struct sip_fork *f, int status)
     struct sip_proxy *px = ctx;
     struct px_call *c = (struct px_call *)f;
     count_final(c, status);
-    if (!c->server || sip_parse(c->req, c->req_len, 0, &px->scratch) < 0)
-        return;
-    answer(px, &px->scratch, &c->caller, c->server, status, NULL, NULL);
+    if (c->server && c->req && sip_parse(c->req, c->req_len, 0, &px->scratch) == 0)
+        answer(px, &px->scratch, &c->caller, c->server, status, NULL, NULL);
+    drop_request(c);
 }
 
 static void op_cancel(void *ctx, struct sip_fork *f, int i, int elsewhere)
@@ -445,7 +456,11 @@ static const struct sip_fork_ops fork_ops = { op_forward, op_answer, op_cancel, 
 static int tx_send(void *ctx, const struct sip_flow *flow, const char *buf, size_t n)
 {
     struct sip_proxy *px = ctx;
-    return px->io.send(px->io.ctx, flow, buf, n);
+    int rc = px->io.send(px->io.ctx, flow, buf, n);
+    /* A datagram that could not go out now (a full socket buffer) is a lost
+     * datagram, which the retransmission timers cover; only a stream that
+     * is gone means the flow is. */
+    return rc < 0 && flow->transport == SIP_TR_UDP ? 0 : rc;
 }
 
 static void drop_binding(struct sip_proxy *px, struct px_branch *b)

@@ -8,6 +8,7 @@
 #   tests/bench/sip_calls.sh [BIN]          BIN defaults to out/t9phone
 #   CALL_BENCH_RATES="50 100 200" CALL_BENCH_SECS=5 tests/bench/sip_calls.sh
 #   KEEP=1 tests/bench/sip_calls.sh        keeps the work folder
+#   CALL_BENCH_KAMAILIO="" tests/bench/sip_calls.sh   t9phone alone
 #
 # One call: INVITE to the callee's dial code, 407, ACK, INVITE with digest,
 # 100/180/200, ACK and BYE by the Record-Route set, 200 (eight requests and
@@ -293,7 +294,7 @@ port=$(free_port)
 pid=$(start_t9 "$port"); pids+=("$pid")
 bench_server t9phone "$pid" "$port"
 kill "$pid"; wait "$pid" 2>/dev/null || true
-for ch in 1 default; do
+for ch in ${CALL_BENCH_KAMAILIO-1 default}; do
     port=$(free_port)
     pid=$(start_kam "$ch" "$port"); pids+=("$pid")
     bench_server "kamailio-$ch" "$pid" "$port"
