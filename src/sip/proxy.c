@@ -978,8 +978,15 @@ void sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const stru
         return;
     struct route_info ri;
     routes_pop(px, m, &ri);
-    if (m->to.tag.p || ri.token || ri.npop < m->nroute) {
+    /* Only a request inside a dialog (a To tag) is routed by a token: a new
+     * request is authenticated and resolved again even when it carries an
+     * old Record-Route, so a ban or a kick cannot be stepped around. */
+    if (m->to.tag.p) {
         forward_in_dialog(px, m, src, t, &ri);
+        return;
+    }
+    if (ri.npop < m->nroute) { /* a preloaded route past us: no relaying */
+        answer(px, m, src, t, 403, "No Relaying", NULL);
         return;
     }
     forward_initial(px, m, src, t);

@@ -372,6 +372,13 @@ TEST(sip_proxy_forged_or_missing_token_is_403)
     feed(t, &F.cflow);
     ASSERT_EQ(F.nout, 2);
     ASSERT_STR_EQ(F.out[0].buf, F.out[1].buf);
+    /* A new request (no To tag) is never relayed by a Route past us. */
+    feed("OPTIONS sip:x@192.0.2.5:5062 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5070;branch=z9hG4bKf2\r\n"
+         "Route: <sip:10.0.0.1:5060;lr;t9=00112233>\r\nMax-Forwards: 70\r\n"
+         "From: <sip:a@" REALM ">;tag=1\r\nTo: <sip:b@" REALM ">\r\n"
+         "Call-ID: f2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", &F.cflow);
+    ASSERT_EQ(F.nout, 3);
+    ASSERT(strncmp(F.out[2].buf, "SIP/2.0 403 No Relaying\r\n", 25) == 0);
     finish();
     teardown();
 }
