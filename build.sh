@@ -30,11 +30,19 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 # package only recommends (gcc-12 -> libc6-dev, libclang-common-14-dev ->
 # libclang-rt-14-dev for the fuzzers' runtime) must be listed here.
 build_pkgs=(musl-tools re2c tcl dpkg-dev gcc libc6-dev make ca-certificates xz-utils file)
-test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev sip-tester linphone-cli sipvicious)
+test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
+# The SIP tests: sipp, Linphone's command-line client, sipvicious.
+test_pkgs+=(sip-tester linphone-cli sipvicious)
+# The portal's browser tests: Debian's Chromium (with a font: fonts-liberation
+# is only recommended) driven by playwright-core from npm
+# (tests/browser/package.json). A Node.js from elsewhere already brings npm,
+# and Debian's npm would conflict with it.
+test_pkgs+=(chromium fonts-dejavu-core nodejs)
+command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 
 apt_updated=0
 ensure_pkgs() {
-    local missing=()
+    local missing=() p
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing+=("$p")
@@ -214,16 +222,16 @@ sum_runner() { # log-file runner-name -> "passed failed"
 cmd_test() {
     variant release
     variant debug
-    local urc=0 irc=0 p=0 f=0 a b
+    local urc=0 irc=0 npass=0 nfail=0 a b pair
     rm -f "$out/unit.log" "$out/integration.log" "$out/integration-asan.log"
     unit_tests || urc=$?
     integration_tests "$@" || irc=$?
     for pair in "unit.log unit" "integration.log integration" "integration-asan.log integration"; do
         read -r a b <<<"$(sum_runner "$out/${pair% *}" "${pair#* }")"
-        p=$((p + a)) f=$((f + b))
+        npass=$((npass + a)) nfail=$((nfail + b))
     done
-    if [ $((urc + irc)) -ne 0 ] && [ $f -eq 0 ]; then f=1; fi
-    echo "t9phone: $p passed, $f failed"
+    if [ $((urc + irc)) -ne 0 ] && [ $nfail -eq 0 ]; then nfail=1; fi
+    echo "t9phone: $npass passed, $nfail failed"
     [ $urc -eq 0 ] && [ $irc -eq 0 ]
 }
 

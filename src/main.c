@@ -20,6 +20,7 @@
 #include "crypto/hash.h"
 #include "crypto/secretbox.h"
 #include "base/engine.h"
+#include "net/conn.h"
 #include "net/tls.h"
 #include "ops/maint.h"
 #include "ops/metrics.h"
@@ -420,9 +421,33 @@ static void app_start_signals(struct app *a)
 
 /* Starts the engines in table order; the first failure stops the ones
  * already started (app_stop). Returns 0 or the failure. */
+/* Descriptors beyond every engine's caps: listeners, the database and its
+ * WAL, TLS files, the log, libuv's own (epoll, signal pipe, thread pool). */
+#define MAIN_FD_RESERVE 64
+
+/* Before anything listens: the caps of every engine together must fit the
+ * process's descriptor limit, or the first burst of connections would
+ * starve the relay of sockets and the health check of its accept. */
+static int app_check_fds(const config_t *cfg)
+{
+    struct net_fd_use uses[8 * MAIN_NENGINES];
+    size_t n = 0;
+    char err[512];
+    for (size_t i = 0; i < MAIN_NENGINES; i++)
+        if (main_engines[i]->fd_uses)
+            n += main_engines[i]->fd_uses(cfg, uses + n, 8);
+    if (net_fd_budget(uses, n, MAIN_FD_RESERVE, NULL, err, sizeof err) < 0) {
+        log_error("main", "%s", err);
+        return -EMFILE;
+    }
+    return 0;
+}
+
 static int app_start_engines(struct app *a)
 {
     char err[512];
+    if (app_check_fds(a->cfg) < 0)
+        return -EMFILE;
     a->env = (struct engine_env){
         .loop = a->loop, .cfg = a->cfg, .st = a->st, .core = &a->core, .tls = a->tls,
         .engines = main_engines, .states = a->states, .nengines = MAIN_NENGINES,

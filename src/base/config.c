@@ -175,6 +175,45 @@ static int config_check(const struct config_key *k, const char *v, char err[CONF
     return -EINVAL;
 }
 
+int config_check_tables(const struct config_key *const *tables, size_t ntables,
+                        char err[CONFIG_ERR_LEN])
+{
+    char why[CONFIG_ERR_LEN];
+    for (size_t t = 0; t < ntables; t++) {
+        for (const struct config_key *k = tables[t]; k->name; k++) {
+            if (!k->name[0]) {
+                config_errf(err, "config table %zu: a key without a name", t);
+                return -EINVAL;
+            }
+            if (k->type == CONFIG_INT && k->min > k->max) {
+                config_errf(err, "key '%s': min %ld above max %ld", k->name, k->min, k->max);
+                return -EINVAL;
+            }
+            if (k->type == CONFIG_ENUM && (!k->choices || !k->choices[0])) {
+                config_errf(err, "key '%s': an enum without choices", k->name);
+                return -EINVAL;
+            }
+            if (k->def && config_check(k, k->def, why) < 0) {
+                config_errf(err, "default of %s", why);
+                return -EINVAL;
+            }
+            if (k->type == CONFIG_INT && k->choices && config_check(k, k->choices, why) < 0) {
+                config_errf(err, "bare meaning of %s", why);
+                return -EINVAL;
+            }
+            /* Every name once across all tables: the later one would
+             * never be reachable. */
+            for (size_t u = 0; u <= t; u++)
+                for (const struct config_key *o = tables[u]; o->name && o != k; o++)
+                    if (strcmp(o->name, k->name) == 0) {
+                        config_errf(err, "key '%s' is declared twice", k->name);
+                        return -EINVAL;
+                    }
+        }
+    }
+    return 0;
+}
+
 int config_set(config_t *cfg, const char *key, const char *value, int rank,
                char err[CONFIG_ERR_LEN])
 {

@@ -56,6 +56,16 @@ typedef struct config config_t;
 config_t *config_new(const struct config_key *const *tables, size_t ntables);
 void config_free(config_t *cfg);
 
+/* Checks every key of the tables the way a value from a file would be
+ * checked: each default (and each bare meaning of a CONFIG_INT) must pass
+ * its key's type and bounds, an int's min must not exceed its max, an enum
+ * must list its words, and no name may be declared twice. A malformed
+ * default would otherwise read as 0 or false without a word. Run it once at
+ * start-up, before config_new(). Returns 0, or -EINVAL with the first
+ * problem (naming the key) in err. Pure. */
+int config_check_tables(const struct config_key *const *tables, size_t ntables,
+                        char err[CONFIG_ERR_LEN]);
+
 /* Parses file text. `origin` names the source in messages ("t9phone.conf").
  * Returns 0, or a negative errno with a message in err. */
 int config_parse_text(config_t *cfg, const char *origin, const char *text, size_t len,

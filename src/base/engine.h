@@ -27,6 +27,7 @@
 struct store;
 struct core_cfg;
 struct tls_server;
+struct net_fd_use;
 
 /* The environment every engine is started with. Everything it points to
  * outlives every engine (main owns it). */
@@ -61,6 +62,11 @@ struct engine {
     /* Appends the engine's aggregate counters (never per user, address or
      * call) in Prometheus text format; may be NULL. */
     void (*metrics)(void *state, struct metrics_out *m);
+    /* The file descriptors the engine may hold at most with cfg, for the
+     * process-wide budget main checks before any engine starts
+     * (net_fd_budget in net/conn.h): fills up to max entries, returns how
+     * many. May be NULL (a handful of descriptors, inside the reserve). */
+    size_t (*fd_uses)(const config_t *cfg, struct net_fd_use *uses, size_t max);
 };
 
 #endif

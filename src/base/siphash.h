@@ -1,11 +1,14 @@
 /*
  * base/siphash.h - SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast
- * short-input PRF", 2012), the keyed hash of every in-memory table that a
- * client's input picks the slot of (SIP location table, failure guard).
+ * short-input PRF", 2012), 64-bit output.
  *
- * Under a random per-process key, an attacker who does not know the key
- * cannot choose inputs that land in one bucket, so tables keyed this way
- * stay O(1) under hostile traffic. Pure code: no allocation, no globals.
+ * A keyed pseudo-random function for hash tables whose keys clients
+ * choose (TURN's allocation table, SIP's location table): without the
+ * 16-byte key, which never leaves the process, nobody can aim entries at
+ * one bucket. It is not a MAC for messages and not a password hash.
+ *
+ * Pure: no allocation, no globals, any alignment. The key is read, never
+ * kept: callers wipe their own copy.
  */
 #ifndef T9_BASE_SIPHASH_H
 #define T9_BASE_SIPHASH_H
@@ -15,9 +18,10 @@
 
 #define SIPHASH_KEY_LEN 16
 
-/* SipHash-2-4 of len bytes (data may be NULL when len is 0) under a 16-byte
- * key, as the 64-bit value whose little-endian bytes are the reference
- * implementation's output. */
-uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *data, size_t len);
+/* SipHash-2-4 of p[n] under key (the paper's k0 || k1, bytes in order).
+ * The result is the paper's 64-bit value; written out little-endian it
+ * gives the bytes of the reference implementation's test vectors. p may be
+ * NULL when n is 0. */
+uint64_t siphash24(const uint8_t key[SIPHASH_KEY_LEN], const void *p, size_t n);
 
 #endif

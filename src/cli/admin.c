@@ -18,11 +18,15 @@
 /* The options the admin commands know; all take a value. */
 static const char *const options[] = { "--email", "--nickname", "--owner", "--cap", NULL };
 
+/* Switches: options without a value. */
+#define SHOW_PASSWORD "--show-password"
+
 #define MAX_POS 4
 
 struct args {
     const char *cmd, *sub;
     const char *email, *nickname, *owner, *cap;
+    int show_password;
     const char *pos[MAX_POS];
     int npos;
 };
@@ -37,6 +41,8 @@ struct ctx {
 
 int cli_admin_option(const char *arg)
 {
+    if (strcmp(arg, SHOW_PASSWORD) == 0)
+        return 2; /* no separate value word */
     for (int i = 0; options[i]; i++) {
         size_t n = strlen(options[i]);
         if (strncmp(arg, options[i], n) == 0) {
@@ -54,9 +60,10 @@ void cli_admin_usage(FILE *f)
     fputs("usage:\n"
           "  t9phone user add --email EMAIL --nickname NICKNAME   (password: first line of stdin)\n"
           "  t9phone user list\n"
+          "  t9phone user unverified\n"
           "  t9phone user delete EMAIL\n"
           "  t9phone user unlock EMAIL\n"
-          "  t9phone user sip EMAIL\n"
+          "  t9phone user sip EMAIL [--show-password]\n"
           "  t9phone group list\n"
           "  t9phone group add NAME --owner EMAIL [--cap N]\n"
           "  t9phone group join SLUG EMAIL\n"
@@ -107,6 +114,14 @@ static int parse(int argc, char **argv, struct args *a, const char **bad)
     a->cmd = argv[0];
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        if (strcmp(arg, SHOW_PASSWORD) == 0) {
+            if (a->show_password) {
+                *bad = arg;
+                return -3;
+            }
+            a->show_password = 1;
+            continue;
+        }
         int kind = cli_admin_option(arg);
         if (kind) {
             const char *val;
@@ -148,6 +163,12 @@ static int parse(int argc, char **argv, struct args *a, const char **bad)
     return 0;
 }
 
+#define OPT_EMAIL 0x1u
+#define OPT_NICKNAME 0x2u
+#define OPT_OWNER 0x4u
+#define OPT_CAP 0x8u
+#define OPT_SHOW_PASSWORD 0x10u
+
 /* Checks that exactly the listed options and npos positionals are there. */
 static int expect(const struct ctx *c, int npos, unsigned opts)
 {
@@ -157,6 +178,8 @@ static int expect(const struct ctx *c, int npos, unsigned opts)
         if (given[i] && !(opts & (1u << i)))
             return usage(c, "option %s is not used here", options[i]);
     }
+    if (a->show_password && !(opts & OPT_SHOW_PASSWORD))
+        return usage(c, "option %s is not used here", SHOW_PASSWORD);
     if (a->npos > npos)
         return usage(c, "unexpected argument '%s'", a->pos[npos]);
     if (a->npos < npos)
@@ -164,10 +187,6 @@ static int expect(const struct ctx *c, int npos, unsigned opts)
     return 0;
 }
 
-#define OPT_EMAIL 0x1u
-#define OPT_NICKNAME 0x2u
-#define OPT_OWNER 0x4u
-#define OPT_CAP 0x8u
 
 /* The account of an email, or a printed refusal. */
 static int user_by_email(const struct ctx *c, const char *email, int64_t *uid)
@@ -182,25 +201,42 @@ static int user_by_email(const struct ctx *c, const char *email, int64_t *uid)
 
 /* ---------------------------------------------------------------- user */
 
-/* Reads the password: the first line of env->in, without its line end. */
+/* Reads the password: the first line of env->in, without its line end,
+ * with its real length. A NUL byte in it is refused, never a silent cut
+ * (fgets and strlen would keep only what comes before it); so is a line
+ * longer than cap - 1 bytes. */
 static int read_password(const struct ctx *c, char *buf, size_t cap, size_t *len)
 {
+    size_t n = 0;
+    int ch, nul = 0, line_end = 0;
     *len = 0;
-    if (!fgets(buf, (int)cap, c->env->in)) {
+    while ((ch = getc(c->env->in)) != EOF) {
+        if (ch == '\n') {
+            line_end = 1;
+            break;
+        }
+        if (ch == '\0')
+            nul = 1;
+        if (n + 1 >= cap) {
+            crypto_wipe(buf, cap);
+            fprintf(c->env->err, "t9phone user add: %s\n", core_strerror(CORE_E_BAD_PASSWORD));
+            return CLI_REFUSED;
+        }
+        buf[n++] = (char)ch;
+    }
+    if (n == 0 && !line_end) {
         fprintf(c->env->err, "t9phone user add: password expected on the first line of stdin\n");
         return CLI_USAGE;
     }
-    size_t n = strlen(buf);
-    int line_end = n > 0 && buf[n - 1] == '\n';
-    if (!line_end && !feof(c->env->in)) {
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    if (nul) {
         crypto_wipe(buf, cap);
-        fprintf(c->env->err, "t9phone user add: %s\n", core_strerror(CORE_E_BAD_PASSWORD));
+        fprintf(c->env->err, "t9phone user add: the password holds a NUL byte: %s\n",
+                core_strerror(CORE_E_BAD_PASSWORD));
         return CLI_REFUSED;
     }
-    if (line_end)
-        buf[--n] = '\0';
-    if (n > 0 && buf[n - 1] == '\r')
-        buf[--n] = '\0';
     *len = n;
     return 0;
 }
@@ -254,6 +290,38 @@ static int print_user(void *arg, const struct core_user *u)
     return 0;
 }
 
+static void iso_time(int64_t t, char out[32])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    snprintf(out, 32, "-");
+    if (gmtime_r(&tt, &tm))
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int print_unverified(void *arg, const struct core_user *u)
+{
+    const struct ctx *c = arg;
+    char when[32], until[32];
+    if (u->verified)
+        return 0;
+    iso_time(u->created, when);
+    iso_time(u->unverified_until, until);
+    fprintf(c->env->out, "%s\t%s\t%s\t%s\n", u->email, u->nickname, when, until);
+    return 0;
+}
+
+/* Accounts whose address was never verified, with the time the purge
+ * deletes each (core/accounts.h: CORE_UNVERIFIED_GRACE). */
+static int user_unverified(const struct ctx *c)
+{
+    int rc = expect(c, 0, 0);
+    if (rc)
+        return rc;
+    rc = core_accounts_list(c->st, print_unverified, (void *)c);
+    return rc < 0 ? fail(c, rc, NULL) : CLI_OK;
+}
+
 static int user_list(const struct ctx *c)
 {
     int rc = expect(c, 0, 0);
@@ -283,20 +351,36 @@ static int user_unlock(const struct ctx *c)
     return rc < 0 ? fail(c, rc, c->a->pos[0]) : CLI_OK;
 }
 
+/* The SIP username; the password only on request, and the operator is
+ * told why each time: it is as good as the phone (and opens TURN). */
 static int user_sip(const struct ctx *c)
 {
     int64_t uid;
-    int rc = expect(c, 1, 0);
+    int rc = expect(c, 1, OPT_SHOW_PASSWORD);
     if (rc || (rc = user_by_email(c, c->a->pos[0], &uid)))
         return rc;
+    char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
+    if (!c->a->show_password) {
+        if ((rc = core_sipcred_username(c->st, uid, user)) < 0)
+            return fail(c, rc, c->a->pos[0]);
+        fprintf(c->env->out, "sip-username=%s\n", user);
+        fprintf(c->env->err,
+                "t9phone user sip: the SIP password is not shown: it is decrypted only for "
+                "setting up a phone, and anyone who reads it can register and relay as that "
+                "phone. Add " SHOW_PASSWORD " to set up a phone by hand.\n");
+        return CLI_OK;
+    }
     if (!c->env->secret_key)
         return no_key(c);
-    char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
     rc = core_sipcred_reveal(c->st, &c->cfg, uid, user, pass);
     if (rc < 0)
         return fail(c, rc, c->a->pos[0]);
     fprintf(c->env->out, "sip-username=%s\nsip-password=%s\n", user, pass);
     crypto_wipe(pass, sizeof pass);
+    fprintf(c->env->err,
+            "t9phone user sip: showing the decrypted SIP password because " SHOW_PASSWORD
+            " was given; it is as good as the phone itself: enter it in the phone and "
+            "keep it nowhere else.\n");
     return CLI_OK;
 }
 
@@ -375,7 +459,8 @@ struct command {
 static const struct command commands[] = {
     { "user", "add", user_add },       { "user", "list", user_list },
     { "user", "delete", user_delete }, { "user", "unlock", user_unlock },
-    { "user", "sip", user_sip },       { "group", "list", group_list },
+    { "user", "sip", user_sip },       { "user", "unverified", user_unverified },
+    { "group", "list", group_list },
     { "group", "add", group_add },     { "group", "join", group_join },
 };
 

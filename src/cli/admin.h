@@ -7,9 +7,12 @@
  *
  *   user add --email E --nickname N   password: first line of stdin
  *   user list
+ *   user unverified                    accounts never verified, and when they go
  *   user delete EMAIL
  *   user unlock EMAIL
- *   user sip EMAIL                     the decrypted SIP/TURN credentials
+ *   user sip EMAIL [--show-password]   the SIP username; the decrypted
+ *                                      password only with the switch (each
+ *                                      time with a note on stderr saying why)
  *   group list
  *   group add NAME --owner EMAIL [--cap N]
  *   group join SLUG EMAIL
@@ -21,7 +24,9 @@
  *   user add     EMAIL NICKNAME DIAL_CODE SIP_USERNAME
  *   user list    EMAIL NICKNAME DIAL_CODE CREATED STATE
  *                (CREATED: UTC, ISO 8601; STATE: ok, unverified or locked)
- *   user sip     two lines: sip-username=U and sip-password=P
+ *   user unverified  EMAIL NICKNAME CREATED DELETED_AT (both UTC, ISO 8601:
+ *                the purge deletes the account at DELETED_AT)
+ *   user sip     sip-username=U, and with --show-password also sip-password=P
  *   group list   SLUG NAME MEMBERS CAP OWNER_EMAIL
  *   group add    SLUG
  *   user delete, user unlock, group join: nothing.
@@ -61,7 +66,8 @@ int cli_admin_main(struct store *st, const struct cli_env *env, int argc, char *
 
 /* Whether arg is an option of the admin commands (so not a configuration
  * flag): 0 no; 1 yes, and its value is the next word ("--email"); 2 yes,
- * with the value inside ("--email=E"). */
+ * with the value inside ("--email=E") or no value at all
+ * ("--show-password"). */
 int cli_admin_option(const char *arg);
 
 /* Prints the usage text above (commands and options). */

@@ -4,6 +4,8 @@
 #include "core/accounts.h"
 #include "core/errors.h"
 #include "core/internal.h"
+#include "core/mem.h"
+#include "core/text.h"
 #include "base/log.h"
 #include "crypto/hash.h"
 
@@ -77,14 +79,22 @@ int core_accounts_normalise_email(const char *in, size_t len, char out[CORE_EMAI
     const char *at = memchr(in, '@', len);
     if (!at)
         return CORE_E_BAD_EMAIL;
+    /* One form for one address (core/text.h): valid UTF-8 without control,
+     * bidi or invisible characters, in NFC; the domain lower-cased. */
     size_t ln = (size_t)(at - in), dn = len - ln - 1;
-    if (!local_ok(in, ln) || !domain_ok(at + 1, dn))
+    int l = core_text_normalise(in, ln, 0, out, CORE_EMAIL_SIZE);
+    if (l <= 0 || (size_t)l + 1 >= CORE_EMAIL_SIZE) {
+        out[0] = '\0';
         return CORE_E_BAD_EMAIL;
-    memcpy(out, in, len);
-    for (size_t i = ln + 1; i < len; i++)
-        if (out[i] >= 'A' && out[i] <= 'Z')
-            out[i] = (char)(out[i] - 'A' + 'a');
-    out[len] = '\0';
+    }
+    out[l] = '@';
+    int d = core_text_normalise(at + 1, dn, CORE_TEXT_LOWER, out + l + 1,
+                                CORE_EMAIL_SIZE - (size_t)l - 1);
+    if (d <= 0 || !local_ok(out, (size_t)l) || !domain_ok(out + l + 1, (size_t)d) ||
+        (size_t)l + 1 + (size_t)d < 3) {
+        out[0] = '\0';
+        return CORE_E_BAD_EMAIL;
+    }
     return 0;
 }
 
@@ -323,8 +333,8 @@ int core_accounts_verify_email(struct store *st, const char *token, int64_t now,
         rc = -ENOENT;
     else if (rc == 1 && now >= expires)
         rc = CORE_E_EXPIRED;
-    else if (rc == 1)
-        rc = email_token_del(st, id, "verify");
+    else if (rc == 1 && (rc = email_token_del(st, id, "verify")) == 0)
+        store_mark_dirty(st);
     rc = core_txn_end(st, rc);
     if (rc == 0)
         *uid = id;
@@ -389,13 +399,31 @@ static const char dummy_hash[] = "$2b$12$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0Xo
 int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
                               const char *email, struct core_login *lg)
 {
+    return core_accounts_login_begin_from(st, cfg, email, NULL, 0, lg);
+}
+
+int core_accounts_login_begin_from(struct store *st, const struct core_cfg *cfg,
+                                   const char *email, const void *source, size_t srclen,
+                                   struct core_login *lg)
+{
     char norm[CORE_EMAIL_SIZE];
     memset(lg, 0, sizeof *lg);
     memcpy(lg->hash, dummy_hash, sizeof dummy_hash);
     int cost = core_cfg_cost(cfg);
     lg->hash[4] = (char)('0' + cost / 10);
     lg->hash[5] = (char)('0' + cost % 10);
-    if (!email || core_accounts_normalise_email(email, strlen(email), norm) < 0)
+    if (!email)
+        return 0;
+    int bad = core_accounts_normalise_email(email, strlen(email), norm) < 0;
+    struct core_mem *m = core_mem(st);
+    if (m) {
+        /* Malformed emails are counted too, by their bytes. */
+        const char *e = bad ? email : norm;
+        core_guard_tags(m, e, strnlen(e, CORE_EMAIL_MAX + 1), source, srclen, lg->pair,
+                        lg->mail);
+        lg->guarded = 1;
+    }
+    if (bad)
         return 0;
     sqlite3_stmt *s = core_stmt(st, "SELECT id, password_hash FROM users WHERE email = ?1");
     if (!s)
@@ -415,15 +443,17 @@ int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
     return 0;
 }
 
-int core_accounts_login_finish(struct store *st, const struct core_login *lg, int verify_rc,
-                               int64_t now, int64_t *uid)
+/* Records one password check of account uid against the hash that was
+ * verified (verify_rc 0: it matched), counting a failure toward the
+ * lockout. Returns 0 (right password, not locked), CORE_E_BAD_LOGIN,
+ * CORE_E_LOCKED or a database error. Shared by login and by the current
+ * password check of a password change, so neither is a free oracle. */
+static int record_attempt(struct store *st, int64_t user_id, const char *verified_hash,
+                          int verify_rc, int may_lock, int64_t now)
 {
     /* rc carries database errors (rolled back); refusal is the answer,
      * returned after the commit that records a failure. */
     int refusal = CORE_E_BAD_LOGIN;
-    *uid = 0;
-    if (lg->user_id <= 0)
-        return CORE_E_BAD_LOGIN;
     int rc = store_begin(st);
     if (rc < 0)
         return rc;
@@ -434,7 +464,7 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         rc = -EIO;
         goto out;
     }
-    sqlite3_bind_int64(s, 1, lg->user_id);
+    sqlite3_bind_int64(s, 1, user_id);
     rc = core_row(st, s);
     if (rc <= 0)
         goto out; /* deleted meanwhile: bad login */
@@ -449,7 +479,12 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         refusal = CORE_E_LOCKED;
         goto out;
     }
-    if (strcmp(hash, lg->hash) != 0) {
+    if (locked_until) {
+        /* A lockout that has passed leaves nothing behind: not its end,
+         * and not the count that would lock again at the next mistake. */
+        failed = 0;
+    }
+    if (strcmp(hash, verified_hash) != 0) {
         /* The password changed between begin and finish: what was
          * verified is no longer the password. Not counted. */
         goto out;
@@ -461,22 +496,22 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
             rc = -EIO;
             goto out;
         }
-        sqlite3_bind_int64(s, 1, lg->user_id);
+        sqlite3_bind_int64(s, 1, user_id);
         rc = core_exec(st, s);
         refusal = 0;
         goto out;
     }
     if (failed < 1000)
         failed++;
-    int lock = failed >= CORE_LOGIN_MAX_FAILS;
+    int lock = may_lock && failed >= CORE_LOGIN_MAX_FAILS;
     s = core_stmt(st,
         "UPDATE users SET failed_logins = ?2, "
-        "locked_until = CASE WHEN ?3 THEN ?4 ELSE locked_until END WHERE id = ?1");
+        "locked_until = CASE WHEN ?3 THEN ?4 ELSE NULL END WHERE id = ?1");
     if (!s) {
         rc = -EIO;
         goto out;
     }
-    sqlite3_bind_int64(s, 1, lg->user_id);
+    sqlite3_bind_int64(s, 1, user_id);
     sqlite3_bind_int(s, 2, failed);
     sqlite3_bind_int(s, 3, lock);
     sqlite3_bind_int64(s, 4, now + CORE_LOCKOUT_SECS);
@@ -485,11 +520,36 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
         refusal = CORE_E_LOCKED;
 out:
     rc = core_txn_end(st, rc);
-    if (rc < 0)
-        return rc;
-    if (refusal == 0)
+    return rc < 0 ? rc : refusal;
+}
+
+int core_accounts_login_finish(struct store *st, const struct core_login *lg, int verify_rc,
+                               int64_t now, int64_t *uid)
+{
+    *uid = 0;
+    struct core_mem *m = lg->guarded ? core_mem(st) : NULL;
+    /* The pair's lockout first, the same for known and unknown emails. */
+    if (m && core_guard_locked(m, lg->pair, now))
+        return CORE_E_LOCKED;
+    int rc = CORE_E_BAD_LOGIN;
+    if (lg->user_id > 0)
+        rc = record_attempt(st, lg->user_id, lg->hash, verify_rc, 0, now);
+    if (rc == CORE_E_BAD_LOGIN && m && core_guard_fail(m, lg->pair, lg->mail, now))
+        rc = CORE_E_LOCKED;
+    if (rc == 0) {
+        if (m)
+            core_guard_ok(m, lg->pair);
         *uid = lg->user_id;
-    return refusal;
+    }
+    return rc;
+}
+
+int core_accounts_check_current_finish(struct store *st, int64_t uid, const char *hash,
+                                       int verify_rc, int64_t now)
+{
+    if (uid <= 0 || !hash)
+        return -EINVAL;
+    return record_attempt(st, uid, hash, verify_rc, 1, now);
 }
 
 int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char *email,
@@ -504,8 +564,23 @@ int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char
     return core_accounts_login_finish(st, &lg, v, now, uid);
 }
 
+/* Forgets the login guard's pairs of uid's email in this process. */
+static void guard_forget(struct store *st, int64_t uid)
+{
+    char email[CORE_EMAIL_SIZE];
+    struct core_mem *m = core_mem(st);
+    if (m && core_text_by_id(st, "SELECT email FROM users WHERE id = ?1", uid, email,
+                             sizeof email) == 0) {
+        uint8_t pair[CORE_GUARD_TAG], mail[CORE_GUARD_TAG];
+        core_guard_tags(m, email, strlen(email), NULL, 0, pair, mail);
+        core_guard_clear_mail(m, mail);
+    }
+    crypto_wipe(email, sizeof email);
+}
+
 int core_accounts_unlock(struct store *st, int64_t uid)
 {
+    guard_forget(st, uid);
     sqlite3_stmt *s = core_stmt(st,
         "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1");
     if (!s)
@@ -551,7 +626,13 @@ static int reset_token_user(struct store *st, const char *token, int64_t now, in
         return rc;
     if (rc == 0)
         return -ENOENT;
-    return now >= expires ? CORE_E_EXPIRED : 0;
+    if (now < expires)
+        return 0;
+    /* Expired: the row goes at once (the caller commits it). */
+    if ((rc = email_token_del(st, *uid, "reset")) < 0)
+        return rc;
+    store_mark_dirty(st);
+    return CORE_E_EXPIRED;
 }
 
 int core_accounts_reset_begin(struct store *st, const char *token, const void *pw,
@@ -579,6 +660,10 @@ int core_accounts_reset_finish(struct store *st, const char *token, const char *
     if (rc < 0)
         return rc;
     rc = reset_token_user(st, token, now, &id);
+    if (rc == CORE_E_EXPIRED) {
+        int c = core_txn_end(st, 0); /* keep the expired token's deletion */
+        return c < 0 ? c : rc;
+    }
     if (rc < 0)
         goto out;
     sqlite3_stmt *s = core_stmt(st,
@@ -610,8 +695,12 @@ int core_accounts_reset_finish(struct store *st, const char *token, const char *
     rc = core_exec(st, s);
 out:
     rc = core_txn_end(st, rc);
-    if (rc == 0)
+    if (rc == 0) {
+        /* The reset proves the address: its lockouts end too. */
+        guard_forget(st, id);
+        store_mark_dirty(st);
         *uid = id;
+    }
     return rc;
 }
 
@@ -678,7 +767,8 @@ int core_accounts_set_hash(struct store *st, int64_t uid, const char *hash,
     sqlite3_bind_int64(s, 1, uid);
     if (have_keep)
         sqlite3_bind_blob(s, 2, keep, sizeof keep, SQLITE_TRANSIENT);
-    rc = core_exec(st, s);
+    if ((rc = core_exec(st, s)) == 0)
+        store_mark_dirty(st); /* the old hash and the ended sessions */
 out:
     return core_txn_end(st, rc);
 }
@@ -686,14 +776,16 @@ out:
 int core_accounts_change_password(struct store *st, const struct core_cfg *cfg,
                                   int64_t uid, const void *old_pw, size_t old_len,
                                   const void *new_pw, size_t new_len,
-                                  const char *keep_session)
+                                  const char *keep_session, int64_t now)
 {
     char hash[BCRYPT_HASH_SIZE];
     int rc = core_accounts_get_hash(st, uid, hash);
     if (rc < 0)
         return rc;
-    if (core_accounts_verify_password(old_pw, old_len, hash) != 0)
-        return CORE_E_BAD_LOGIN;
+    rc = core_accounts_check_current_finish(
+        st, uid, hash, core_accounts_verify_password(old_pw, old_len, hash), now);
+    if (rc < 0)
+        return rc;
     rc = core_accounts_check_new_password(st, uid, new_pw, new_len);
     if (rc < 0)
         return rc;
@@ -758,8 +850,9 @@ int core_accounts_set_nickname(struct store *st, int64_t uid, const char *nick, 
         goto out;
     }
     sqlite3_bind_int64(s, 1, uid);
-    sqlite3_bind_int64(s, 2, now);
-    rc = core_exec(st, s);
+    sqlite3_bind_int64(s, 2, core_day(now));
+    if ((rc = core_exec(st, s)) == 0)
+        store_mark_dirty(st); /* the old nickname's bytes */
 out:
     return core_txn_end(st, rc);
 }
@@ -806,7 +899,9 @@ out:
     "SELECT u.id, u.email, u.nickname, u.dial_code, u.created, u.failed_logins, "  \
     "coalesce(u.locked_until, 0), coalesce(u.active_group_id, 0), "                \
     "NOT EXISTS (SELECT 1 FROM email_tokens t WHERE t.user_id = u.id "             \
-    "AND t.purpose = 'verify') FROM users u "
+    "AND t.purpose = 'verify'), "                                                  \
+    "coalesce((SELECT t.expires FROM email_tokens t WHERE t.user_id = u.id "       \
+    "AND t.purpose = 'verify'), 0) FROM users u "
 
 static void user_from_row(sqlite3_stmt *s, struct core_user *u)
 {
@@ -820,6 +915,8 @@ static void user_from_row(sqlite3_stmt *s, struct core_user *u)
     u->locked_until = sqlite3_column_int64(s, 6);
     u->active_group = sqlite3_column_int64(s, 7);
     u->verified = sqlite3_column_int(s, 8);
+    int64_t vexp = sqlite3_column_int64(s, 9);
+    u->unverified_until = u->verified ? 0 : vexp + CORE_UNVERIFIED_GRACE;
 }
 
 int core_accounts_get(struct store *st, int64_t uid, struct core_user *u)
@@ -910,17 +1007,17 @@ int core_accounts_delete(struct store *st, int64_t uid, int64_t now)
         if ((rc = core_groups_delete_locked(st, gid)) < 0)
             goto out;
     }
-    /* The other groups see that someone left; the entry's actor and target
-     * are cleared with every other entry naming this user below. */
+    /* The other groups see that a former member left; every other entry
+     * naming this user loses its actor/target with the user row below. */
     s = core_stmt(st,
         "INSERT INTO group_events (group_id, type, at, actor_id, target_id) "
-        "SELECT group_id, 'leave', ?2, ?1, ?1 FROM memberships WHERE user_id = ?1");
+        "SELECT group_id, 'leave', ?2, NULL, NULL FROM memberships WHERE user_id = ?1");
     if (!s) {
         rc = -EIO;
         goto out;
     }
     sqlite3_bind_int64(s, 1, uid);
-    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 2, core_day(now));
     if ((rc = core_exec(st, s)) < 0)
         goto out;
     s = core_stmt(st, "DELETE FROM invites WHERE email = ?1");
@@ -949,7 +1046,9 @@ out:
      * checkpoint copies them home and truncates the WAL, so the old
      * versions of those pages leave the WAL file too. */
     int c = store_checkpoint(st);
-    if (c < 0)
+    if (c < 0) {
+        store_mark_dirty(st); /* store_checkpoint_if_dirty() retries */
         log_warn("core", "account deleted; WAL checkpoint deferred (%s)", core_strerror(c));
+    }
     return 0;
 }

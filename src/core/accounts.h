@@ -3,7 +3,10 @@
  * change, nickname, active group, unlock, deletion.
  *
  * Email normalisation (core_accounts_normalise_email):
- *   leading and trailing ASCII white space is removed; the domain is
+ *   leading and trailing ASCII white space is removed; both parts must be
+ *   valid UTF-8 without control, bidi-override or zero-width characters and
+ *   are brought to NFC (core/text.h: what cannot be normalised is refused),
+ *   so "ñ" and "n" + combining tilde are one address; the domain is
  *   lower-cased; the local part keeps the case it was typed in (a few mail
  *   servers honour it), but accounts are compared without regard to ASCII
  *   case, so Marina@Example.org and marina@example.org are one account.
@@ -29,20 +32,28 @@
  * bcrypt_* directly. (The fixed HMAC key keeps the intermediate value from
  * matching unsalted SHA-256 hashes leaked elsewhere.)
  *
- * Login lockout: CORE_LOGIN_MAX_FAILS consecutive wrong passwords lock the
- * account for CORE_LOCKOUT_SECS; while locked every attempt is refused with
+ * Login lockout: CORE_LOGIN_MAX_FAILS consecutive wrong passwords for one
+ * email from one source lock that pair for CORE_LOCKOUT_SECS, in memory
+ * (core/mem.h): while locked every attempt of the pair is refused with
  * CORE_E_LOCKED whether the password is right or not (so the lockout is not
- * a password oracle), and each wrong password once the count has reached
- * the limit starts a new lockout. A successful login clears the count.
+ * a password oracle). Unknown emails are counted and locked exactly the
+ * same way, so the answers never tell whether an account exists; and a
+ * stranger who types someone's email locks out only their own source,
+ * never the owner. Once a lockout has passed the pair starts from zero.
+ *
+ * The account row keeps users.failed_logins, the consecutive wrong
+ * passwords from any source (cleared by a successful login; shown to the
+ * operator). users.locked_until is set only by wrong current passwords in
+ * a password change (the session holder's own lockout, which also stops
+ * logins) and is cleared, with the count, once it has passed.
  *
  * Logins against unknown emails do the same bcrypt work against a dummy
- * hash and get the same CORE_E_BAD_LOGIN. (An account in lockout answers
- * CORE_E_LOCKED, which an unknown email never does; the portal should rate
- * limit per address in memory to keep that from being probed.)
+ * hash and get the same CORE_E_BAD_LOGIN.
  *
  * Verification: an account is unverified while it has a pending 'verify'
  * email token. Redeeming a password-reset token also proves the address and
- * verifies it.
+ * verifies it. An account still unverified CORE_UNVERIFIED_GRACE after its
+ * verification link expired is deleted by the purge (core/maint.h).
  */
 #ifndef T9_CORE_ACCOUNTS_H
 #define T9_CORE_ACCOUNTS_H
@@ -64,6 +75,11 @@
 #define CORE_LOCKOUT_SECS (15 * 60)
 #define CORE_VERIFY_TTL (24 * 3600)
 #define CORE_RESET_TTL 3600
+/* An account whose address was never verified is deleted this long after
+ * its verification link expired (so CORE_VERIFY_TTL + this after sign-up,
+ * or after the last resend): the row holds an address that may be someone
+ * else's, typed by mistake. */
+#define CORE_UNVERIFIED_GRACE (7 * 86400)
 
 /* Signup flag: the address is vouched for (admin CLI); no verification. */
 #define CORE_SIGNUP_VERIFIED 0x1
@@ -78,6 +94,7 @@ struct core_user {
     int64_t locked_until; /* 0 when no lockout was ever set */
     int64_t active_group; /* 0 when none */
     int verified;         /* 1 when no verification is pending */
+    int64_t unverified_until; /* unverified: when the purge deletes the account; 0 verified */
 };
 
 /* Validated, normalised sign-up input (see core_accounts_prepare_signup). */
@@ -149,10 +166,20 @@ int core_accounts_new_verification(struct store *st, int64_t uid, int64_t now,
 struct core_login {
     int64_t user_id;             /* 0 for an unknown email */
     char hash[BCRYPT_HASH_SIZE]; /* the hash to verify (a dummy for unknown) */
+    uint8_t pair[16], mail[16];  /* the login guard's keyed names (core/mem.h) */
+    int guarded;                 /* 0 when the guard had no memory */
 };
 
 /* Fetches the hash for email, or a well-formed dummy hash at cfg's cost for
- * an unknown or malformed email, so the work is the same. 0 or -EIO. */
+ * an unknown or malformed email, so the work is the same. source names the
+ * client for the lockout (the portal: the peer's address bytes; never
+ * stored, only a keyed hash of it is kept in memory); NULL and 0 for one
+ * shared source (the CLI, tests). 0 or -EIO. */
+int core_accounts_login_begin_from(struct store *st, const struct core_cfg *cfg,
+                                   const char *email, const void *source, size_t srclen,
+                                   struct core_login *lg);
+
+/* core_accounts_login_begin_from() with the shared source. */
 int core_accounts_login_begin(struct store *st, const struct core_cfg *cfg,
                               const char *email, struct core_login *lg);
 
@@ -166,7 +193,10 @@ int core_accounts_login_finish(struct store *st, const struct core_login *lg, in
 int core_accounts_login(struct store *st, const struct core_cfg *cfg, const char *email,
                         const void *pw, size_t len, int64_t now, int64_t *uid);
 
-/* Clears the failed-login count and any lockout (admin). 0 or -ENOENT. */
+/* Clears the failed-login count and any lockout (admin): the row's, and
+ * every login-guard pair of the account's email in this process (a running
+ * server's guard lives in its own memory and lets go after
+ * CORE_LOCKOUT_SECS). 0 or -ENOENT. */
 int core_accounts_unlock(struct store *st, int64_t uid);
 
 /* --------------------------------------------------------- password reset */
@@ -211,12 +241,24 @@ int core_accounts_check_new_password(struct store *st, int64_t uid, const void *
 int core_accounts_set_hash(struct store *st, int64_t uid, const char *hash,
                            const char *keep_session);
 
-/* Synchronous change: verifies the current password, checks and hashes the
- * new one, stores it. CORE_E_BAD_LOGIN when the current one is wrong. */
+/* Records the check of the current password that a password change starts
+ * with (core_accounts_get_hash(), then core_accounts_verify_password() on
+ * the thread pool, then this on the loop with its result). A wrong password
+ * counts toward the lockout exactly like a failed login, and while the
+ * account is locked the check fails whatever the password. hash is the one
+ * that was verified (a password changed meanwhile is not counted). Returns
+ * 0 (right password: go on with the change), CORE_E_BAD_LOGIN,
+ * CORE_E_LOCKED, -EINVAL. */
+int core_accounts_check_current_finish(struct store *st, int64_t uid, const char *hash,
+                                       int verify_rc, int64_t now);
+
+/* Synchronous change: verifies the current password (counted as above),
+ * checks and hashes the new one, stores it. CORE_E_BAD_LOGIN when the
+ * current one is wrong, CORE_E_LOCKED during a lockout. */
 int core_accounts_change_password(struct store *st, const struct core_cfg *cfg,
                                   int64_t uid, const void *old_pw, size_t old_len,
                                   const void *new_pw, size_t new_len,
-                                  const char *keep_session);
+                                  const char *keep_session, int64_t now);
 
 /* ---------------------------------------------------------------- profile */
 

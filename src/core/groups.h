@@ -14,8 +14,12 @@
  * Each change and its event-log entry are one transaction. The log records
  * only the events the contract names (join, leave, kick, ban, unban,
  * invite_create/redeem/revoke/resend, nickname_change, ownership_transfer,
- * member_cap_change), each with time, actor and target. Creating a group
- * logs the owner's 'join'; renaming logs nothing.
+ * member_cap_change), each with the day, actor and target. Creating a group
+ * logs the owner's 'join'; renaming logs nothing. Entries name only current
+ * members: once someone leaves, is kicked or is banned, every entry of that
+ * group naming them names nobody ("a former member"); the ban itself stays
+ * in the ban list so that a rejoin is refused. Join days (and log days) are
+ * midnight UTC: nothing stored says more than the day.
  */
 #ifndef T9_CORE_GROUPS_H
 #define T9_CORE_GROUPS_H
@@ -33,8 +37,10 @@
 #define CORE_GROUP_DEFAULT_CAP 50
 #define CORE_GROUP_MAX_CAP 1000
 
-#define CORE_ROLE_MEMBER 0
-#define CORE_ROLE_OWNER 1
+/* Roles are positive, so a role returned where errors are negative is
+ * never mistaken for "0: done". */
+#define CORE_ROLE_MEMBER 1
+#define CORE_ROLE_OWNER 2
 
 struct core_group {
     int64_t id;
@@ -58,7 +64,9 @@ struct core_event {
     int64_t group_id;
     char type[24];
     int64_t at;
-    int64_t actor_id, target_id;           /* 0: none, or a deleted account */
+    int64_t actor_id, target_id;           /* 0: the operator (admin CLI), or
+                                            * someone no longer in the group:
+                                            * "a former member" */
     char actor_nick[CORE_NICK_SIZE];       /* current nickname, "" when none */
     char target_nick[CORE_NICK_SIZE];
 };
@@ -68,9 +76,9 @@ struct core_event {
  * nothing is left. Pure. */
 void core_groups_slugify(const char *name, char slug[CORE_SLUG_SIZE]);
 
-/* Checks and trims a group name (1-64 bytes of valid UTF-8 without control
- * characters, outer white space removed) into out. 0 or CORE_E_BAD_NAME.
- * Pure. */
+/* Checks and trims a group name (1-64 bytes of valid UTF-8 without control,
+ * bidi or invisible characters, outer white space removed, in NFC:
+ * core/text.h) into out. 0 or CORE_E_BAD_NAME. Pure. */
 int core_groups_check_name(const char *name, char out[CORE_GROUP_NAME_SIZE]);
 
 /* Creates a group owned by owner, with member cap cap (0: the default). The

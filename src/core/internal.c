@@ -13,14 +13,9 @@
 
 int core_cfg_cost(const struct core_cfg *cfg)
 {
-    if (!cfg || cfg->bcrypt_cost < 4 || cfg->bcrypt_cost > 31)
+    if (!cfg || cfg->bcrypt_cost < BCRYPT_MIN_COST || cfg->bcrypt_cost > BCRYPT_MAX_COST)
         return BCRYPT_DEFAULT_COST;
     return cfg->bcrypt_cost;
-}
-
-sqlite3_stmt *core_stmt(struct store *st, const char *sql)
-{
-    return store_stmt(st, sql);
 }
 
 int core_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
@@ -56,6 +51,8 @@ int core_sql_err(struct store *st, int rc)
         if (strcmp(msg, "owner must transfer ownership or delete the group") == 0 ||
             strcmp(msg, "cannot ban the owner") == 0)
             return CORE_E_IS_OWNER;
+        if (strcmp(msg, "already a member") == 0)
+            return CORE_E_ALREADY_MEMBER;
         if (strcmp(msg, "active group: not a member") == 0)
             return CORE_E_NOT_MEMBER;
         if (strstr(msg, "users.email"))
@@ -112,17 +109,42 @@ int core_txn_end(struct store *st, int rc)
 int core_event(struct store *st, int64_t gid, const char *type, int64_t actor,
                int64_t target, int64_t now)
 {
+    /* Someone not (or no longer) in the group is named by nobody: a
+     * leave, kick, ban or unban names "a former member". */
     sqlite3_stmt *s = core_stmt(st,
-        "INSERT INTO group_events (group_id, type, at, actor_id, target_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)");
+        "INSERT INTO group_events (group_id, type, at, actor_id, target_id) VALUES (?1, ?2, ?3, "
+        "(SELECT user_id FROM memberships WHERE group_id = ?1 AND user_id = ?4), "
+        "(SELECT user_id FROM memberships WHERE group_id = ?1 AND user_id = ?5))");
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, gid);
     sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 3, core_day(now));
     core_bind_id(s, 4, actor);
     core_bind_id(s, 5, target);
     return core_exec(st, s);
+}
+
+int core_forget_in_log(struct store *st, int64_t gid, int64_t uid)
+{
+    sqlite3_stmt *s = core_stmt(st,
+        "UPDATE group_events SET "
+        "actor_id = CASE WHEN actor_id = ?2 THEN NULL ELSE actor_id END, "
+        "target_id = CASE WHEN target_id = ?2 THEN NULL ELSE target_id END "
+        "WHERE group_id = ?1 AND (actor_id = ?2 OR target_id = ?2)");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, gid);
+    sqlite3_bind_int64(s, 2, uid);
+    int rc = core_exec(st, s);
+    if (rc == 0)
+        store_mark_dirty(st);
+    return rc;
+}
+
+int64_t core_day(int64_t t)
+{
+    return t > 0 ? t - t % 86400 : 0;
 }
 
 int core_token_new(char tok[CORE_TOKEN_SIZE], uint8_t hash[32])
@@ -162,10 +184,10 @@ void core_col_text(sqlite3_stmt *s, int col, char *out, size_t cap)
     out[len] = '\0';
 }
 
-int core_text_by_id(struct store *st, const char *sql, int64_t id, char *out, size_t cap)
+int core_text_by_id_stmt(struct store *st, sqlite3_stmt *s, int64_t id, char *out,
+                         size_t cap)
 {
     out[0] = '\0';
-    sqlite3_stmt *s = core_stmt(st, sql);
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, id);

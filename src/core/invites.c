@@ -143,7 +143,9 @@ int core_invites_revoke(struct store *st, int64_t actor, int64_t id, int64_t now
         goto out;
     if (inv.revoked)
         goto out;
-    sqlite3_stmt *s = core_stmt(st, "UPDATE invites SET revoked = 1 WHERE id = ?1");
+    /* A revoked invite can never be redeemed: the address it was for has
+     * no use any more and goes at once. */
+    sqlite3_stmt *s = core_stmt(st, "UPDATE invites SET revoked = 1, email = NULL WHERE id = ?1");
     if (!s) {
         rc = -EIO;
         goto out;
@@ -152,6 +154,8 @@ int core_invites_revoke(struct store *st, int64_t actor, int64_t id, int64_t now
     if ((rc = core_exec(st, s)) < 0)
         goto out;
     rc = core_event(st, inv.group_id, "invite_revoke", actor, 0, now);
+    if (rc == 0 && inv.email[0])
+        store_mark_dirty(st);
 out:
     return core_txn_end(st, rc);
 }
@@ -216,9 +220,22 @@ static int lookup_checked(struct store *st, const char *token, int64_t now,
         return rc == 0 ? -ENOENT : rc;
     invite_from_row(s, inv);
     sqlite3_reset(s);
+    int expired = now >= inv->expires;
+    if (expired) {
+        /* Its row goes as soon as anyone sees it expired (the purge takes
+         * the ones nobody looks at). The caller commits this even when it
+         * refuses. */
+        sqlite3_stmt *d = core_stmt(st, "DELETE FROM invites WHERE id = ?1");
+        if (!d)
+            return -EIO;
+        sqlite3_bind_int64(d, 1, inv->id);
+        if ((rc = core_exec(st, d)) < 0)
+            return rc;
+        store_mark_dirty(st);
+    }
     if (inv->revoked)
         return CORE_E_REVOKED;
-    if (now >= inv->expires)
+    if (expired)
         return CORE_E_EXPIRED;
     if (inv->uses >= inv->max_uses)
         return CORE_E_USED_UP;
@@ -244,8 +261,14 @@ int core_invites_redeem(struct store *st, const char *token, int64_t uid, int64_
         return rc;
     /* Everything below runs under the write lock: the seat and the use
      * counted here are still free when the membership is written. */
-    if ((rc = lookup_checked(st, token, now, &inv)) < 0)
+    if ((rc = lookup_checked(st, token, now, &inv)) < 0) {
+        if (now >= inv.expires && inv.id) {
+            /* Keep the deletion of the expired row, then refuse. */
+            int c = core_txn_end(st, 0);
+            return c < 0 ? c : rc;
+        }
         goto out;
+    }
     if (inv.email[0]) {
         sqlite3_stmt *s = core_stmt(st, "SELECT email = ?2 FROM users WHERE id = ?1");
         if (!s) {
@@ -268,7 +291,10 @@ int core_invites_redeem(struct store *st, const char *token, int64_t uid, int64_
     }
     if ((rc = core_groups_join_locked(st, inv.group_id, uid, uid, now)) < 0)
         goto out;
-    sqlite3_stmt *s = core_stmt(st, "UPDATE invites SET uses = uses + 1 WHERE id = ?1");
+    /* Used up, an addressed invite forgets its address. */
+    sqlite3_stmt *s = core_stmt(st,
+        "UPDATE invites SET uses = uses + 1, "
+        "email = CASE WHEN uses + 1 >= max_uses THEN NULL ELSE email END WHERE id = ?1");
     if (!s) {
         rc = -EIO;
         goto out;
@@ -278,6 +304,7 @@ int core_invites_redeem(struct store *st, const char *token, int64_t uid, int64_
         goto out;
     if ((rc = core_event(st, inv.group_id, "invite_redeem", uid, uid, now)) < 0)
         goto out;
+    store_mark_dirty(st);
     *gid = inv.group_id;
 out:
     rc = core_txn_end(st, rc);

@@ -4,10 +4,12 @@
  * The owner makes an invite: a random token, sent once (in the invite URL)
  * and stored only as its SHA-256. An invite is either open (up to max_uses
  * redemptions by anyone with the link) or addressed to one email (single
- * use, redeemable only by the account with that email). Invites expire
- * CORE_INVITE_TTL after they are made or last resent; expired invites are
- * kept CORE_INVITE_KEEP longer so that a late visitor is told "expired"
- * rather than "unknown", then purged (core/maint.h).
+ * use, redeemable only by the account with that email). An addressed
+ * invite forgets the address once it is used or revoked. Invites expire
+ * CORE_INVITE_TTL after they are made or last resent, and their row goes
+ * then: at the first lookup or redemption that sees it expired (answered
+ * CORE_E_EXPIRED once, -ENOENT after), or at the next purge
+ * (core/maint.h).
  *
  * Redemption refuses, each with its own code, in this order: unknown token
  * (-ENOENT), CORE_E_REVOKED, CORE_E_EXPIRED, CORE_E_USED_UP,
@@ -26,7 +28,6 @@
 #include "store/db.h"
 
 #define CORE_INVITE_TTL (7 * 86400)
-#define CORE_INVITE_KEEP (7 * 86400)
 #define CORE_INVITE_MAX_USES 1000
 
 struct core_invite {

@@ -4,6 +4,7 @@
 #include "core/resolve.h"
 #include "core/errors.h"
 #include "core/internal.h"
+#include "core/mem.h"
 #include "core/t9.h"
 
 #include <errno.h>
@@ -123,18 +124,32 @@ int core_sip_lookup_ha1(struct store *st, const char *sip_username, uint8_t ha1[
     memset(ha1, 0, 16);
     if (!username_ok(sip_username))
         return -ENOENT;
-    sqlite3_stmt *s = core_stmt(st, "SELECT ha1 FROM sip_credentials WHERE username = ?1");
+    struct core_mem *m = core_mem(st);
+    const uint8_t *key = m ? core_keys_key(m) : NULL;
+    if (!key)
+        return -ENOENT; /* no key installed: nothing can be opened */
+    sqlite3_stmt *s = core_stmt(st,
+        "SELECT ha1_enc FROM sip_credentials WHERE username = ?1 AND realm = ?2");
     if (!s)
         return -EIO;
     sqlite3_bind_text(s, 1, sip_username, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, core_keys_realm(m), -1, SQLITE_STATIC);
     int rc = core_row(st, s);
     if (rc <= 0)
         return rc == 0 ? -ENOENT : rc;
-    if (sqlite3_column_bytes(s, 0) != 16) {
-        sqlite3_reset(s);
-        return -EIO;
+    const uint8_t *box = sqlite3_column_blob(s, 0);
+    size_t len = (size_t)sqlite3_column_bytes(s, 0);
+    rc = 0;
+    if (!box || len != CORE_HA1_BOX) {
+        rc = -ENOENT; /* not sealed yet (before the start-up rehash) */
+    } else if (!core_keys_cached(m, box, len, ha1)) {
+        if (core_ha1_open(key, sip_username, core_keys_realm(m), box, len, ha1) == 0)
+            core_keys_remember(m, box, len, ha1);
+        else
+            rc = -ENOENT; /* another key's box: it cannot authenticate anyone */
     }
-    memcpy(ha1, sqlite3_column_blob(s, 0), 16);
     sqlite3_reset(s);
-    return 0;
+    if (rc < 0)
+        memset(ha1, 0, 16);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #include "core/sipcred.h"
 #include "core/errors.h"
 #include "core/internal.h"
+#include "core/mem.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "crypto/secretbox.h"
@@ -13,6 +14,43 @@
 
 #define SIP_PASS_BYTES 18 /* 24 base64url characters */
 #define SEALED_MAX 256    /* schema: password_enc is at most 256 bytes */
+#define REALM_MAX 255     /* schema: sip_credentials.realm */
+
+/* What a sealed HA1 is bound to: a box copied onto another row, or read
+ * under another realm, does not open. */
+static size_t ha1_ad(const char *user, const char *realm, uint8_t ad[CORE_HA1_AD_MAX])
+{
+    static const char tag[] = "t9phone ha1 v1";
+    size_t u = strnlen(user, CORE_SIP_USER_SIZE - 1), r = strnlen(realm, REALM_MAX);
+    size_t n = 0;
+    memcpy(ad, tag, sizeof tag); /* with its NUL */
+    n += sizeof tag;
+    memcpy(ad + n, user, u);
+    n += u;
+    ad[n++] = 0;
+    memcpy(ad + n, realm, r);
+    return n + r;
+}
+
+int core_ha1_seal(const uint8_t key[32], const char *user, const char *realm,
+                  const uint8_t ha1[16], uint8_t box[CORE_HA1_BOX])
+{
+    uint8_t ad[CORE_HA1_AD_MAX];
+    size_t n = ha1_ad(user, realm, ad);
+    int rc = secretbox_seal_ad(key, ad, n, ha1, 16, box, CORE_HA1_BOX);
+    return rc < 0 ? rc : 0;
+}
+
+int core_ha1_open(const uint8_t key[32], const char *user, const char *realm,
+                  const uint8_t *box, size_t len, uint8_t ha1[16])
+{
+    uint8_t ad[CORE_HA1_AD_MAX];
+    if (len != CORE_HA1_BOX)
+        return -EBADMSG;
+    size_t n = ha1_ad(user, realm, ad);
+    int rc = secretbox_open_ad(key, ad, n, box, len, ha1, 16);
+    return rc == 16 ? 0 : -EBADMSG;
+}
 
 /* 16 characters of [a-z2-7]: 5 bits each, taken from 10 random bytes. */
 static int make_username(char user[CORE_SIP_USER_SIZE])
@@ -44,8 +82,9 @@ static int put_credentials(struct store *st, const struct core_cfg *cfg, int64_t
                            int replace)
 {
     char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
-    uint8_t ha1[16], sealed[SEALED_MAX];
-    if (!cfg || !cfg->secret_key || !cfg->realm)
+    uint8_t ha1[16], sealed[SEALED_MAX], box[CORE_HA1_BOX];
+    if (!cfg || !cfg->secret_key || !cfg->realm || !cfg->realm[0] ||
+        strlen(cfg->realm) > REALM_MAX)
         return -EINVAL;
     int rc = -EIO;
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -63,11 +102,14 @@ static int put_credentials(struct store *st, const struct core_cfg *cfg, int64_t
             rc = n;
             break;
         }
-        sqlite3_stmt *s = core_stmt(st, replace
-            ? "UPDATE sip_credentials SET username = ?2, password_enc = ?3, ha1 = ?4 "
-              "WHERE user_id = ?1"
-            : "INSERT INTO sip_credentials (user_id, username, password_enc, ha1) "
-              "VALUES (?1, ?2, ?3, ?4)");
+        if ((rc = core_ha1_seal(cfg->secret_key, user, cfg->realm, ha1, box)) < 0)
+            break;
+        sqlite3_stmt *s = replace
+            ? core_stmt(st, "UPDATE sip_credentials SET username = ?2, password_enc = ?3, "
+                            "ha1_enc = ?4, realm = ?5 WHERE user_id = ?1")
+            : core_stmt(st, "INSERT INTO sip_credentials "
+                            "(user_id, username, password_enc, ha1_enc, realm) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5)");
         if (!s) {
             rc = -EIO;
             break;
@@ -75,11 +117,14 @@ static int put_credentials(struct store *st, const struct core_cfg *cfg, int64_t
         sqlite3_bind_int64(s, 1, uid);
         sqlite3_bind_text(s, 2, user, -1, SQLITE_TRANSIENT);
         sqlite3_bind_blob(s, 3, sealed, n, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(s, 4, ha1, sizeof ha1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, 4, box, sizeof box, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, cfg->realm, -1, SQLITE_TRANSIENT);
         int step = sqlite3_step(s);
         sqlite3_reset(s);
         if (step == SQLITE_DONE) {
             rc = replace && sqlite3_changes(store_db(st)) == 0 ? -ENOENT : 0;
+            if (rc == 0 && replace)
+                store_mark_dirty(st); /* the old credentials' bytes */
             break;
         }
         rc = core_sql_err(st, step);
@@ -150,24 +195,55 @@ int core_sipcred_reveal(struct store *st, const struct core_cfg *cfg, int64_t ui
     return 0;
 }
 
+/* Opens the first sealed HA1 made for this realm: a wrong key shows here,
+ * at start, without decrypting any password. 0, -EBADMSG or -EIO. */
+static int check_key(struct store *st, const struct core_cfg *cfg)
+{
+    sqlite3_stmt *s = core_stmt(st,
+        "SELECT username, ha1_enc FROM sip_credentials WHERE realm = ?1 "
+        "AND ha1_enc IS NOT NULL ORDER BY user_id LIMIT 1");
+    if (!s)
+        return -EIO;
+    sqlite3_bind_text(s, 1, cfg->realm, -1, SQLITE_STATIC);
+    int rc = core_row(st, s);
+    if (rc <= 0)
+        return rc;
+    char user[CORE_SIP_USER_SIZE];
+    uint8_t ha1[16];
+    core_col_text(s, 0, user, sizeof user);
+    rc = core_ha1_open(cfg->secret_key, user, cfg->realm, sqlite3_column_blob(s, 1),
+                       (size_t)sqlite3_column_bytes(s, 1), ha1);
+    sqlite3_reset(s);
+    crypto_wipe(ha1, sizeof ha1);
+    return rc;
+}
+
 int core_sipcred_rehash(struct store *st, const struct core_cfg *cfg, int *changed)
 {
     sqlite3_stmt *s;
     *changed = 0;
-    if (!cfg || !cfg->secret_key || !cfg->realm)
+    if (!cfg || !cfg->secret_key || !cfg->realm || !cfg->realm[0] ||
+        strlen(cfg->realm) > REALM_MAX)
         return -EINVAL;
-    int rc = store_begin(st);
+    int rc = check_key(st, cfg);
     if (rc < 0)
         return rc;
-    /* A private statement: the loop writes through cached ones. */
-    rc = core_prepare(st, "SELECT user_id, username, password_enc, ha1 FROM sip_credentials",
-                      &s);
+    rc = store_begin(st);
+    if (rc < 0)
+        return rc;
+    /* Only the rows made for another realm (or not sealed yet: databases
+     * from before migration 003) are opened; the others stay sealed. A
+     * private statement: the loop writes through cached ones. */
+    rc = core_prepare(st,
+        "SELECT user_id, username, password_enc FROM sip_credentials "
+        "WHERE realm IS NOT ?1 OR ha1_enc IS NULL", &s);
     if (rc < 0)
         return core_txn_end(st, rc);
+    sqlite3_bind_text(s, 1, cfg->realm, -1, SQLITE_TRANSIENT);
     int n = 0, step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
-        uint8_t ha1[16];
+        uint8_t ha1[16], box[CORE_HA1_BOX];
         int64_t uid = sqlite3_column_int64(s, 0);
         core_col_text(s, 1, user, sizeof user);
         rc = open_password(cfg, sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2), pass);
@@ -175,17 +251,19 @@ int core_sipcred_rehash(struct store *st, const struct core_cfg *cfg, int *chang
             break;
         crypto_ha1(user, cfg->realm, pass, (size_t)rc, ha1);
         crypto_wipe(pass, sizeof pass);
-        rc = 0;
-        if (sqlite3_column_bytes(s, 3) == 16 &&
-            crypto_ct_equal(ha1, sqlite3_column_blob(s, 3), 16))
-            continue;
-        sqlite3_stmt *u = core_stmt(st, "UPDATE sip_credentials SET ha1 = ?2 WHERE user_id = ?1");
+        rc = core_ha1_seal(cfg->secret_key, user, cfg->realm, ha1, box);
+        crypto_wipe(ha1, sizeof ha1);
+        if (rc < 0)
+            break;
+        sqlite3_stmt *u = core_stmt(st,
+            "UPDATE sip_credentials SET ha1_enc = ?2, realm = ?3 WHERE user_id = ?1");
         if (!u) {
             rc = -EIO;
             break;
         }
         sqlite3_bind_int64(u, 1, uid);
-        sqlite3_bind_blob(u, 2, ha1, sizeof ha1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(u, 2, box, sizeof box, SQLITE_TRANSIENT);
+        sqlite3_bind_text(u, 3, cfg->realm, -1, SQLITE_TRANSIENT);
         if ((rc = core_exec(st, u)) < 0)
             break;
         n++;
@@ -194,9 +272,13 @@ int core_sipcred_rehash(struct store *st, const struct core_cfg *cfg, int *chang
         rc = core_sql_err(st, step);
     sqlite3_finalize(s);
     rc = core_txn_end(st, rc);
-    if (rc == 0)
-        *changed = n;
-    return rc;
+    if (rc < 0)
+        return rc;
+    if (n)
+        store_mark_dirty(st);
+    *changed = n;
+    /* Lookups from now on open the sealed HA1s with this key and realm. */
+    return core_keys_install(st, cfg->secret_key, cfg->realm);
 }
 
 int core_sipcred_provision_token(struct store *st, int64_t uid, int64_t now,
@@ -258,6 +340,7 @@ int core_sipcred_provision_redeem(struct store *st, const struct core_cfg *cfg,
     rc = core_txn_end(st, rc);
     if (rc < 0)
         return rc;
+    store_mark_dirty(st);
     if (now >= expires)
         return CORE_E_EXPIRED;
     rc = core_sipcred_reveal(st, cfg, id, user, pass);

@@ -9,6 +9,7 @@
  */
 #include "crypto/bcrypt.h"
 
+#include "base/bytes.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 
@@ -451,8 +452,7 @@ static void bf_crypt(const uint8_t *pw, size_t pwlen, const struct bf_setting *s
     uint32_t countermeasure;
 
     for (int i = 0; i < 4; i++)
-        salt[i] = (uint32_t)st->salt[4 * i] << 24 | (uint32_t)st->salt[4 * i + 1] << 16 |
-                  (uint32_t)st->salt[4 * i + 2] << 8 | st->salt[4 * i + 3];
+        salt[i] = bytes_rd32be(st->salt + 4 * i);
     countermeasure = bf_set_key(pw, pwlen, st->flags, key);
 
     /* EksBlowfishSetup: ExpandKey(state, salt, key) ... */
@@ -477,12 +477,8 @@ static void bf_crypt(const uint8_t *pw, size_t pwlen, const struct bf_setting *s
     for (int b = 0; b < 6; b += 2)
         for (int i = 0; i < 64; i++)
             bf_encrypt(&s, &ctext[b], &ctext[b + 1]);
-    for (int i = 0; i < 6; i++) {
-        raw[4 * i] = (uint8_t)(ctext[i] >> 24);
-        raw[4 * i + 1] = (uint8_t)(ctext[i] >> 16);
-        raw[4 * i + 2] = (uint8_t)(ctext[i] >> 8);
-        raw[4 * i + 3] = (uint8_t)ctext[i];
-    }
+    for (int i = 0; i < 6; i++)
+        bytes_wr32be(raw + 4 * i, ctext[i]);
 
     out[0] = '$';
     out[1] = '2';

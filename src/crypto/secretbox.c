@@ -22,8 +22,8 @@ struct gcm {
     br_gcm_context gcm;
 };
 
-static void gcm_start(struct gcm *g, const uint8_t key[32], const uint8_t iv[12],
-                      const void *aad, size_t aadlen)
+static void gcm_start2(struct gcm *g, const uint8_t key[32], const uint8_t iv[12],
+                       const void *aad, size_t aadlen, const void *ad, size_t adlen)
 {
     br_ghash gh = br_ghash_pclmul_get();
 
@@ -34,7 +34,15 @@ static void gcm_start(struct gcm *g, const uint8_t key[32], const uint8_t iv[12]
     br_gcm_reset(&g->gcm, iv, SECRETBOX_NONCE_LEN);
     if (aadlen > 0)
         br_gcm_aad_inject(&g->gcm, aad, aadlen);
+    if (adlen > 0)
+        br_gcm_aad_inject(&g->gcm, ad, adlen);
     br_gcm_flip(&g->gcm);
+}
+
+static void gcm_start(struct gcm *g, const uint8_t key[32], const uint8_t iv[12],
+                      const void *aad, size_t aadlen)
+{
+    gcm_start2(g, key, iv, aad, aadlen, NULL, 0);
 }
 
 void secretbox_aes256gcm_encrypt(const uint8_t key[32], const uint8_t iv[12],
@@ -50,10 +58,12 @@ void secretbox_aes256gcm_encrypt(const uint8_t key[32], const uint8_t iv[12],
     crypto_wipe(&g, sizeof g);
 }
 
-int secretbox_seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const void *pt,
-                         size_t len, uint8_t *out, size_t outcap)
+/* Seals with AAD = version || ad. */
+static int seal_nonce_ad(const uint8_t key[32], const uint8_t nonce[12], const void *ad,
+                         size_t adlen, const void *pt, size_t len, uint8_t *out, size_t outcap)
 {
     static const uint8_t version = SECRETBOX_VERSION;
+    struct gcm g;
 
     if (len > (size_t)INT_MAX - SECRETBOX_OVERHEAD || outcap < len + SECRETBOX_OVERHEAD)
         return -ENOSPC;
@@ -61,9 +71,32 @@ int secretbox_seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const v
         memmove(out + HDR_LEN, pt, len);
     out[0] = version;
     memmove(out + 1, nonce, SECRETBOX_NONCE_LEN);
-    secretbox_aes256gcm_encrypt(key, out + 1, &version, 1, out + HDR_LEN, len,
-                                out + HDR_LEN + len);
+    gcm_start2(&g, key, out + 1, &version, 1, ad, adlen);
+    if (len > 0)
+        br_gcm_run(&g.gcm, 1, out + HDR_LEN, len);
+    br_gcm_get_tag(&g.gcm, out + HDR_LEN + len);
+    crypto_wipe(&g, sizeof g);
     return (int)(len + SECRETBOX_OVERHEAD);
+}
+
+int secretbox_seal_nonce(const uint8_t key[32], const uint8_t nonce[12], const void *pt,
+                         size_t len, uint8_t *out, size_t outcap)
+{
+    return seal_nonce_ad(key, nonce, NULL, 0, pt, len, out, outcap);
+}
+
+int secretbox_seal_ad(const uint8_t key[32], const void *ad, size_t adlen, const void *pt,
+                      size_t len, uint8_t *out, size_t outcap)
+{
+    uint8_t nonce[SECRETBOX_NONCE_LEN];
+    int rc;
+
+    if (len > (size_t)INT_MAX - SECRETBOX_OVERHEAD || outcap < len + SECRETBOX_OVERHEAD)
+        return -ENOSPC;
+    rc = crypto_random_bytes(nonce, sizeof nonce);
+    if (rc < 0)
+        return rc;
+    return seal_nonce_ad(key, nonce, ad, adlen, pt, len, out, outcap);
 }
 
 int secretbox_seal(const uint8_t key[32], const void *pt, size_t len, uint8_t *out,
@@ -82,6 +115,12 @@ int secretbox_seal(const uint8_t key[32], const void *pt, size_t len, uint8_t *o
 
 int secretbox_open(const uint8_t key[32], const uint8_t *in, size_t len, void *out,
                    size_t outcap)
+{
+    return secretbox_open_ad(key, NULL, 0, in, len, out, outcap);
+}
+
+int secretbox_open_ad(const uint8_t key[32], const void *ad, size_t adlen, const uint8_t *in,
+                      size_t len, void *out, size_t outcap)
 {
     static const uint8_t version = SECRETBOX_VERSION;
     uint8_t nonce[SECRETBOX_NONCE_LEN], tag[SECRETBOX_TAG_LEN];
@@ -104,7 +143,7 @@ int secretbox_open(const uint8_t key[32], const uint8_t *in, size_t len, void *o
     if (ptlen > 0)
         memmove(out, in + HDR_LEN, ptlen);
 
-    gcm_start(&g, key, nonce, &version, 1);
+    gcm_start2(&g, key, nonce, &version, 1, ad, adlen);
     if (ptlen > 0)
         br_gcm_run(&g.gcm, 0, out, ptlen);
     ok = br_gcm_check_tag(&g.gcm, tag);

@@ -57,6 +57,20 @@ int secretbox_open(const uint8_t key[32], const uint8_t *in, size_t len, void *o
                    size_t outcap);
 
 /*
+ * secretbox_seal() and secretbox_open() with associated data: ad (adlen
+ * bytes, ad may be NULL when adlen is 0) is authenticated after the
+ * version byte but not stored, so the box opens only with the same ad. Use
+ * it to bind a box to what it belongs to (the SIP digest key to its
+ * username and realm), so a box copied onto another row fails to open.
+ * With adlen 0 these are exactly secretbox_seal() and secretbox_open().
+ * Same returns as those.
+ */
+int secretbox_seal_ad(const uint8_t key[32], const void *ad, size_t adlen, const void *pt,
+                      size_t len, uint8_t *out, size_t outcap);
+int secretbox_open_ad(const uint8_t key[32], const void *ad, size_t adlen, const uint8_t *in,
+                      size_t len, void *out, size_t outcap);
+
+/*
  * FOR TESTS ONLY: secretbox_seal() with a caller-chosen nonce, so that known
  * answers can be checked. Reusing a nonce under one key destroys GCM's
  * security; production code must call secretbox_seal().

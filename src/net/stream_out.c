@@ -31,6 +31,11 @@ size_t stream_out_room(const struct stream_out *o)
     return o->failed ? 0 : o->cap - o->len[o->cur];
 }
 
+size_t stream_out_pending(const struct stream_out *o)
+{
+    return o->len[0] + o->len[1];
+}
+
 int stream_out_idle(const struct stream_out *o)
 {
     return !o->busy && o->len[o->cur] == 0;

@@ -41,6 +41,8 @@ void stream_out_free(struct stream_out *o);
 int stream_out_write(struct stream_out *o, const void *p, size_t n);
 /* Free space for the next stream_out_write(). */
 size_t stream_out_room(const struct stream_out *o);
+/* Bytes buffered or in flight, not yet taken by the kernel. */
+size_t stream_out_pending(const struct stream_out *o);
 /* 1 when nothing is buffered or in flight. */
 int stream_out_idle(const struct stream_out *o);
 

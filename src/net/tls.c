@@ -42,7 +42,7 @@ struct tls_conn {
     uv_stream_t *s;
     struct tls_conn_cbs cbs;
     void *arg;
-    int closing, in_pump, reading, ready;
+    int closing, in_pump, reading, ready, paused;
 };
 
 /* ECDHE only (forward secrecy), AEAD first. */
@@ -474,22 +474,29 @@ static void pump(struct tls_conn *c)
                 break; /* resumed by the drain notification */
             continue;
         }
-        if (st & BR_SSL_RECVAPP) {
+        if ((st & BR_SSL_RECVAPP) && !c->paused) {
             size_t len;
             uint8_t *b = br_ssl_engine_recvapp_buf(eng(c), &len);
             c->ready = 1;
-            if (c->cbs.on_data)
-                c->cbs.on_data(c->arg, b, len);
+            size_t took = c->cbs.on_data ? c->cbs.on_data(c->arg, b, len) : len;
             if (c->closing)
                 break;
-            br_ssl_engine_recvapp_ack(eng(c), len);
+            if (took > len)
+                took = len;
+            if (took)
+                br_ssl_engine_recvapp_ack(eng(c), took);
+            if (took < len) {
+                c->paused = 1; /* the owner is full: resumed by tls_conn_pause(c, 0) */
+                break;
+            }
             continue;
         }
         break;
     }
     if (!c->closing) {
         /* Read only while the engine takes records: backpressure. */
-        int want = (br_ssl_engine_current_state(eng(c)) & BR_SSL_RECVREC) != 0;
+        unsigned st = br_ssl_engine_current_state(eng(c));
+        int want = (st & BR_SSL_RECVREC) && !(c->paused && (st & BR_SSL_RECVAPP));
         if (want && !c->reading) {
             if (uv_read_start(c->s, on_alloc, on_read) == 0)
                 c->reading = 1;
@@ -506,10 +513,27 @@ static void on_out(struct stream_out *o, int status)
     struct tls_conn *c = o->data;
     if (c->closing)
         return;
-    if (status < 0)
+    if (status < 0) {
         tls_conn_close(c);
-    else
+        return;
+    }
+    pump(c);
+    if (!c->closing && c->cbs.on_drain && stream_out_idle(&c->out))
+        c->cbs.on_drain(c->arg);
+}
+
+void tls_conn_pause(struct tls_conn *c, int on)
+{
+    if (c->closing || c->paused == !!on)
+        return;
+    c->paused = !!on;
+    if (!on)
         pump(c);
+}
+
+size_t tls_conn_unsent(const struct tls_conn *c)
+{
+    return stream_out_pending(&c->out);
 }
 
 int tls_conn_new(struct tls_server *s, uv_stream_t *stream, size_t out_cap,

@@ -39,12 +39,17 @@ int tls_server_reload(struct tls_server *s, char *err, size_t errlen);
 void tls_server_free(struct tls_server *s);
 
 struct tls_conn_cbs {
-    /* Decrypted application bytes, valid during the call only. The owner may
-     * call tls_conn_write() and tls_conn_close() from here. */
-    void (*on_data)(void *arg, const uint8_t *data, size_t len);
+    /* Decrypted application bytes, valid during the call only. Returns how
+     * many it took: fewer than len keeps the rest in the engine and pauses
+     * delivery as tls_conn_pause(c, 1) does, until tls_conn_pause(c, 0).
+     * The owner may call tls_conn_write() and tls_conn_close() from here. */
+    size_t (*on_data)(void *arg, const uint8_t *data, size_t len);
     /* The stream handle is closed and the connection is being freed; called
      * exactly once, from the loop. */
     void (*on_close)(void *arg);
+    /* Optional: the output buffers drained (everything written to the
+     * socket) after holding bytes; the owner may resume its own sending. */
+    void (*on_drain)(void *arg);
 };
 
 /* Starts TLS on an accepted stream: takes over reading (uv_read_start) and
@@ -63,5 +68,11 @@ int tls_conn_write(struct tls_conn *c, const void *data, size_t n);
 void tls_conn_close(struct tls_conn *c);
 /* 1 once the handshake has completed. */
 int tls_conn_ready(const struct tls_conn *c);
+/* While paused (on != 0) no application data is handed to on_data and the
+ * socket is not read once the engine's input buffer is full; resuming hands
+ * over what is buffered, from this call. The handshake and output go on. */
+void tls_conn_pause(struct tls_conn *c, int on);
+/* Ciphertext bytes buffered and not yet written to the socket. */
+size_t tls_conn_unsent(const struct tls_conn *c);
 
 #endif

@@ -116,7 +116,7 @@ static int host_ok(const char *s)
     uint8_t t;
     uint16_t port;
     const char *after, *end = s + strlen(s);
-    return sip_lex_hostport(s, end, 1, &h, &t, &port, &after) == 0 && after == end &&
+    return sip_scan_hostport(s, end, 1, &h, &t, &port, &after) == 0 && after == end &&
            port == 0 && t != SIP_HOST_NAME;
 }
 
@@ -331,10 +331,14 @@ void sip_edit_max_forwards(struct sip_edit *e, int value)
     }
     char d[8];
     snprintf(d, sizeof d, "%d", value);
-    const struct sip_hdr *h = sip_msg_find(e->m, SIP_H_MAX_FORWARDS, NULL);
-    if (h)
+    /* Every copy (identical repeats are tolerated by the parser). */
+    const struct sip_hdr *h = NULL;
+    int found = 0;
+    while ((h = sip_msg_find(e->m, SIP_H_MAX_FORWARDS, h)) != NULL) {
         op_replace(e, h->value, d);
-    else
+        found = 1;
+    }
+    if (!found)
         op_insert_line(e, head_end(e->m), "Max-Forwards", d);
 }
 
@@ -506,7 +510,7 @@ long sip_build_response(const struct sip_msg *req, int status, const char *reaso
         return -EINVAL;
     if (!reason)
         reason = sip_reason(status);
-    if (!text_ok(reason) || (o->to_tag && !token_ok(o->to_tag)) ||
+    if (!text_ok(reason) || (o->to_tag && (strlen(o->to_tag) > 64 || !token_ok(o->to_tag))) ||
         (o->received && (strlen(o->received) > 64 || !host_ok(o->received))) ||
         (o->content_type && !text_ok(o->content_type)))
         return -EINVAL;

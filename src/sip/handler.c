@@ -126,6 +126,7 @@ void sip_handle(struct sip_handler *h, const char *buf, size_t len, int stream,
 #define m (*mp)
     ans->len = 0;
     ans->delay = 0;
+    ans->authenticated = 0;
     if (sip_parse(buf, len, stream ? SIP_PARSE_STREAM : 0, &m) < 0) {
         if (m.is_request)
             answer_fault(h, &m, src, ans);

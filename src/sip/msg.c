@@ -14,6 +14,7 @@
 #include "sip/parse.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -112,10 +113,33 @@ static const char *const bad_reason[SIP_H__COUNT] = NAMED("Bad ");
 static const char *const missing_reason[SIP_H__COUNT] = NAMED("Missing ");
 static const char *const dup_reason[SIP_H__COUNT] = NAMED("Duplicate ");
 
+const char *sip_fault_name(enum sip_fault f)
+{
+    switch (f) {
+    case SIP_F_NONE: return "none";
+    case SIP_F_START_LINE: return "start_line";
+    case SIP_F_VERSION: return "version";
+    case SIP_F_REQUEST_URI: return "request_uri";
+    case SIP_F_TOO_BIG: return "too_big";
+    case SIP_F_LINE_TOO_LONG: return "line_too_long";
+    case SIP_F_TOO_MANY_HEADERS: return "too_many_headers";
+    case SIP_F_HEADER_LINE: return "header_line";
+    case SIP_F_BAD_HEADER: return "bad_header";
+    case SIP_F_TOO_MANY: return "too_many_values";
+    case SIP_F_DUPLICATE: return "duplicate_header";
+    case SIP_F_MISSING: return "missing_header";
+    case SIP_F_CSEQ_METHOD: return "cseq_method";
+    case SIP_F_BODY: return "content_length";
+    case SIP_F_BODY_TOO_BIG: return "body_too_big";
+    }
+    return "unknown";
+}
+
 int sip_fault_answer(const struct sip_msg *m, const char **reason)
 {
     *reason = NULL;
-    if (!m->is_request || m->fault == SIP_F_NONE)
+    /* An ACK is never answered (RFC 3261 section 17.2.3): it is dropped. */
+    if (!m->is_request || m->fault == SIP_F_NONE || m->method_id == SIP_M_ACK)
         return 0;
     const char *r = NULL;
     int status = 400;
@@ -258,7 +282,9 @@ static void parse_start_line(struct sip_msg *m, const char *p, size_t n)
               SIP_H_OTHER);
         return;
     }
-    if (sp == u || sip_parse_uri(u, (size_t)(sp - u), &m->ruri) != 0) {
+    /* Headers are not allowed in a Request-URI (RFC 3261 section 19.1.1,
+     * RFC 4475 section 3.1.2.11). */
+    if (sp == u || sip_parse_uri(u, (size_t)(sp - u), &m->ruri) != 0 || m->ruri.headers.p) {
         fault(m, SIP_F_REQUEST_URI, SIP_H_OTHER);
         return;
     }
@@ -317,7 +343,7 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
             return BAD;
         uint16_t dummy;
         const char *after;
-        if (sip_lex_hostport(q, q + hl, 0, &v.host, &v.host_type, &dummy, &after) != 0)
+        if (sip_scan_hostport(q, q + hl, 0, &v.host, &v.host_type, &dummy, &after) != 0)
             return BAD;
         p = q + hl;
         q = sip_skip_lws(p, end);
@@ -340,33 +366,43 @@ static int parse_via(struct sip_msg *m, uint8_t hidx, const char *p, const char 
             if (!pstart)
                 pstart = sip_skip_lws(before, end);
             if (sip_str_ieq(name, "branch")) {
+                if (v.branch.p)
+                    continue; /* the first of a repeated parameter counts */
                 if (!val.p || sip_lex_token(val.p, val.n) != val.n)
                     return BAD;
                 v.branch = val;
             } else if (sip_str_ieq(name, "received")) {
+                if (v.received.p)
+                    continue;
                 struct sip_str h;
                 uint8_t t;
                 uint16_t pt;
                 const char *a;
-                if (!val.p || sip_lex_hostport(val.p, val.p + val.n, 1, &h, &t, &pt, &a) != 0 ||
+                if (!val.p || sip_scan_hostport(val.p, val.p + val.n, 1, &h, &t, &pt, &a) != 0 ||
                     a != val.p + val.n || pt != 0 || t == SIP_HOST_NAME)
                     return BAD;
                 v.received = val;
             } else if (sip_str_ieq(name, "maddr")) {
+                if (v.maddr.p)
+                    continue;
                 struct sip_str h;
                 uint8_t t;
                 uint16_t pt;
                 const char *a;
-                if (!val.p || sip_lex_hostport(val.p, val.p + val.n, 0, &h, &t, &pt, &a) != 0 ||
+                if (!val.p || sip_scan_hostport(val.p, val.p + val.n, 0, &h, &t, &pt, &a) != 0 ||
                     a != val.p + val.n || pt != 0)
                     return BAD;
                 v.maddr = val;
             } else if (sip_str_ieq(name, "ttl")) {
+                if (v.ttl >= 0)
+                    continue;
                 uint64_t t;
                 if (!val.p || sip_parse_uint(val.p, val.n, 255, &t) != 0)
                     return BAD;
                 v.ttl = (int16_t)t;
             } else if (sip_str_ieq(name, "rport")) {
+                if (v.rport)
+                    continue;
                 if (!val.p) {
                     v.rport = 1;
                 } else {
@@ -663,8 +699,9 @@ static int parse_auth(struct sip_msg *m, uint8_t hidx, int proxy, const char *p,
     return OK;
 }
 
-/* Header ids that may appear once (a repeat with the same bytes is
- * tolerated: it carries nothing new). */
+/* Header ids that may appear once (RFC 4475 section 3.3.8: a repeat is an
+ * error even when it repeats the same value, so that every later edit of
+ * the one value is the whole truth). */
 static int single_valued(unsigned id)
 {
     switch (id) {
@@ -831,7 +868,9 @@ static size_t split_head(struct sip_msg *m, size_t pos, size_t len)
 
 int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m)
 {
-    memset(m, 0, sizeof *m);
+    /* The arrays at the end are counted, so only the part before them is
+     * cleared: 25 KiB of memset would cost more than parsing a REGISTER. */
+    memset(m, 0, offsetof(struct sip_msg, hdrs));
     m->max_forwards = -1;
     m->content_length = -1;
     m->expires = -1;
@@ -868,10 +907,7 @@ int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m)
         const struct sip_hdr *h = &m->hdrs[i];
         if (single_valued(h->id)) {
             if (seen & (1u << h->id)) {
-                const struct sip_hdr *first = sip_msg_find(m, (enum sip_hdr_id)h->id, NULL);
-                if (first->value.n != h->value.n ||
-                    memcmp(first->value.p, h->value.p, h->value.n) != 0)
-                    fault(m, SIP_F_DUPLICATE, (enum sip_hdr_id)h->id);
+                fault(m, SIP_F_DUPLICATE, (enum sip_hdr_id)h->id);
                 continue;
             }
             seen |= 1u << h->id;
@@ -904,6 +940,10 @@ int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m)
         if (flags & SIP_PARSE_STREAM)
             fault(m, SIP_F_BODY, SIP_H_CONTENT_LENGTH);
         m->body = sip_mkstr(buf + head, rest);
+    } else if (!(flags & SIP_PARSE_STREAM) && (size_t)m->content_length > rest) {
+        /* A datagram is all there is: more than it holds is a bad length
+         * (RFC 4475 section 3.1.2.2), however large. */
+        fault(m, SIP_F_BODY, SIP_H_CONTENT_LENGTH);
     } else if ((size_t)m->content_length > limit - (head < limit ? head : limit)) {
         fault(m, SIP_F_BODY_TOO_BIG, SIP_H_CONTENT_LENGTH);
     } else if ((size_t)m->content_length > rest) {
@@ -970,6 +1010,8 @@ long sip_frame_len(const char *buf, size_t avail, size_t max, int *kind)
     size_t pos = 0;
     while (pos < head - 2) {
         const char *eol = memchr(buf + pos, '\n', head - pos);
+        if (eol == buf || eol[-1] != '\r')
+            return -EBADMSG; /* a bare LF: sip_parse would refuse it too */
         size_t next = (size_t)(eol - buf) + 1;
         if (pos > 0 && buf[pos] != ' ' && buf[pos] != '\t') {
             const char *s = buf + pos, *le = buf + next - 2;
@@ -983,6 +1025,8 @@ long sip_frame_len(const char *buf, size_t avail, size_t max, int *kind)
                 size_t vend = next;
                 while (vend < head - 2 && (buf[vend] == ' ' || buf[vend] == '\t')) {
                     const char *e2 = memchr(buf + vend, '\n', head - vend);
+                    if (e2[-1] != '\r')
+                        return -EBADMSG;
                     vend = (size_t)(e2 - buf) + 1;
                 }
                 const char *v = sip_skip_lws(c + 1, buf + vend - 2), *ve = buf + vend - 2;

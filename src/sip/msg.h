@@ -144,7 +144,7 @@ enum sip_fault {
     SIP_F_HEADER_LINE,   /* a header line without name or colon, or no end of head */
     SIP_F_BAD_HEADER,    /* value of header m->fault_hdr is malformed */
     SIP_F_TOO_MANY,      /* list bound of header m->fault_hdr exceeded */
-    SIP_F_DUPLICATE,     /* a single-valued header (m->fault_hdr) given twice, differently */
+    SIP_F_DUPLICATE,     /* a single-valued header (m->fault_hdr) given twice */
     SIP_F_MISSING,       /* mandatory header m->fault_hdr absent */
     SIP_F_CSEQ_METHOD,   /* CSeq method differs from the request method */
     SIP_F_BODY,          /* Content-Length larger than the bytes present, or absent on a stream */
@@ -235,8 +235,9 @@ struct sip_hdr {
     uint8_t id;              /* enum sip_hdr_id */
 };
 
-/* A parsed message. About 25 KiB: fine on a loop's stack, or keep one per
- * worker. Fields of absent headers are zero / absent / -1 as documented. */
+/* A parsed message. About 25 KiB (sip_parse clears only the part before the
+ * arrays): fine on a loop's stack, or keep one per worker. Fields of absent
+ * headers are zero / absent / -1 as documented. */
 struct sip_msg {
     const char *buf;         /* the message */
     size_t len;              /* head + body bytes used (may be less than given on UDP) */
@@ -250,13 +251,7 @@ struct sip_msg {
     int status;              /* response: 100..699 */
     struct sip_str reason;   /* response: reason phrase (may be empty) */
 
-    /* Header lines in order. */
-    size_t nhdrs;
-    struct sip_hdr hdrs[SIP_MAX_HEADERS];
-
-    /* Typed headers. */
-    size_t nvia;
-    struct sip_via via[SIP_MAX_VIA];
+    /* Typed single-valued headers. */
     struct sip_addr from, to;           /* present when from.text.p != NULL */
     struct sip_str call_id;
     uint32_t cseq;
@@ -268,21 +263,27 @@ struct sip_msg {
     int64_t expires;                    /* -1 when absent (clamped to 2^32-1) */
     int64_t min_expires;                /* -1 when absent */
     int contact_star;                   /* "Contact: *" */
-    size_t ncontact;
-    struct sip_contact contact[SIP_MAX_CONTACT];
-    size_t nroute, nrecord_route, npath;
-    struct sip_addr route[SIP_MAX_ROUTE], record_route[SIP_MAX_ROUTE], path[SIP_MAX_ROUTE];
-    size_t nauth;
-    struct sip_auth auth[SIP_MAX_AUTH];
-    size_t nsupported, nrequire, nproxy_require, nallow;
-    struct sip_str supported[SIP_MAX_OPTIONS], require[SIP_MAX_OPTIONS],
-        proxy_require[SIP_MAX_OPTIONS], allow[SIP_MAX_OPTIONS];
 
     struct sip_str body;                /* Content-Length bytes after the head */
 
     /* After a failure. */
     uint8_t fault;                      /* enum sip_fault */
     uint8_t fault_hdr;                  /* enum sip_hdr_id the fault is about */
+
+    /* How many entries of each array below are used. Only those are
+     * written by sip_parse: the rest of an array is not even zeroed. */
+    size_t nhdrs, nvia, ncontact, nroute, nrecord_route, npath, nauth;
+    size_t nsupported, nrequire, nproxy_require, nallow;
+
+    /* Header lines in order. */
+    struct sip_hdr hdrs[SIP_MAX_HEADERS];
+    /* List headers, in message order over all their header lines. */
+    struct sip_via via[SIP_MAX_VIA];
+    struct sip_contact contact[SIP_MAX_CONTACT];
+    struct sip_addr route[SIP_MAX_ROUTE], record_route[SIP_MAX_ROUTE], path[SIP_MAX_ROUTE];
+    struct sip_auth auth[SIP_MAX_AUTH];
+    struct sip_str supported[SIP_MAX_OPTIONS], require[SIP_MAX_OPTIONS],
+        proxy_require[SIP_MAX_OPTIONS], allow[SIP_MAX_OPTIONS];
 };
 
 /* ------------------------------------------------------------------ parse */
@@ -302,24 +303,33 @@ struct sip_msg {
  * it says is SIP_F_BODY. On a stream (flags & SIP_PARSE_STREAM) the header
  * is mandatory.
  *
+ * From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Content-Type,
+ * Expires and Min-Expires may appear once (SIP_F_DUPLICATE otherwise).
  * Requests must have To, From, CSeq, Call-ID and Via; CSeq's method must be
  * the request's (for ACK and CANCEL too). Max-Forwards may be absent
  * (max_forwards == -1: a proxy adds it). Responses need the same headers
  * except Max-Forwards; a response failing any check is only an error.
  *
  * Returns 0, or -EBADMSG, -E2BIG, -EMSGSIZE, -EPROTONOSUPPORT with m->fault
- * set. m is fully overwritten either way; after a failure only the fault
- * fields, is_request and what was parsed before the fault are meaningful. */
+ * set. m is reset either way (the arrays only as far as their counts go).
+ * After a failure the fault fields, is_request and what was parsed are
+ * meaningful: header lines are cut even after a bad start line, and typed
+ * headers parsed even after a bad one, so sip_build_response can still
+ * answer with the request's Via, From, To, Call-ID and CSeq lines. */
 int sip_parse(const char *buf, size_t len, unsigned flags, struct sip_msg *m);
 
 /* The answer to a request that failed to parse: the status (400, 413, 505,
  * 513) and a static reason phrase naming the fault, e.g. "Bad CSeq",
  * "Bad Via", "Missing Call-ID", "Bad Content-Length", "Version Not
  * Supported", "Message Too Large", "Too Many Vias", "CSeq Method Mismatch".
- * Returns 0 (nothing to answer: a response, a message whose start line is
- * unreadable enough that it may be neither, or no fault); then *reason is
- * NULL. The reason never carries message content. */
+ * Returns 0 (nothing to answer: a response, an ACK, a message whose start
+ * line is unreadable enough that it may be neither, or no fault); then
+ * *reason is NULL. The reason never carries message content. */
 int sip_fault_answer(const struct sip_msg *m, const char **reason);
+
+/* A short fixed name for a fault ("too_big", "bad_header", ...), for
+ * aggregate counters (metric labels): never message content. */
+const char *sip_fault_name(enum sip_fault f);
 
 /* Kinds of sip_frame_len results. */
 enum sip_frame_kind {
@@ -334,8 +344,9 @@ enum sip_frame_kind {
  *   -EMSGSIZE  the head is longer than SIP_MAX_STREAM without ending, or
  *              head + Content-Length exceeds max (0 means SIP_MAX_STREAM)
  *   -EBADMSG   the head has ended and has no valid Content-Length (the
- *              header is mandatory on streams), or Content-Length is given
- *              twice with different values
+ *              header is mandatory on streams), Content-Length is given
+ *              twice with different values, or a line ends in a bare LF
+ * After an error the flow cannot be resynchronised: close it.
  * A frame of kind SIP_FRAME_MSG is then given to sip_parse with
  * SIP_PARSE_STREAM. Only the head is scanned (for its end and for
  * Content-Length / l); the rest is left to sip_parse. */
@@ -448,7 +459,7 @@ void sip_edit_list_remove_top(struct sip_edit *e, enum sip_hdr_id id);
  * Via carries ";rport" (bare or with a value), as RFC 3581 asks.
  * received must be a host (IPv4, or IPv6 with or without brackets). */
 void sip_edit_via_received(struct sip_edit *e, const char *received, int rport);
-/* Max-Forwards: writes value (0..255) over the present one, or adds
+/* Max-Forwards: writes value (0..255) over the present one(s), or adds
  * "Max-Forwards: value" when absent. */
 void sip_edit_max_forwards(struct sip_edit *e, int value);
 /* Replaces every header line named name (case-insensitive, compact forms
@@ -482,9 +493,11 @@ long sip_edit_write(const struct sip_edit *e, char *out, size_t cap);
 
 /* What sip_build_response adds to the copied headers. Zero means none. */
 struct sip_resp_opts {
-    const char *to_tag;       /* tag for To when the request's To has none;
-                                 ignored for 100 (RFC 3261 section 8.2.6.2) */
-    const char *received;     /* received= for the top Via (NULL: none) */
+    const char *to_tag;       /* tag (a token, at most 64 bytes) for To when the
+                                 request's To has none; ignored for 100
+                                 (RFC 3261 section 8.2.6.2) */
+    const char *received;     /* received= for the top Via: an IPv4 or IPv6
+                                 address, at most 64 bytes (NULL: none) */
     int rport;                /* rport= (1..65535) for the top Via when it has
                                  ";rport" (RFC 3581 section 4); 0: none */
     const char *extra;        /* extra header lines, each ending in CRLF */

@@ -40,7 +40,7 @@ const char *sip_addr_at(const char *p, const char *end, int flags, struct sip_ad
  * sip_host_type) and port (0 when absent) and *after; returns 0 or -1.
  * bare_v6: a bare IPv6address is a host too (Via received=; never in URIs,
  * whose ':' would be ambiguous). */
-int sip_lex_hostport(const char *p, const char *end, int bare_v6, struct sip_str *host,
+int sip_scan_hostport(const char *p, const char *end, int bare_v6, struct sip_str *host,
                      uint8_t *type, uint16_t *port, const char **after);
 
 /* Decimal digits p[0 .. n): 0 and *v when 1 <= n and the value <= max,

@@ -259,7 +259,7 @@ static int ipv4_ok(const char *p, size_t n)
     return 1;
 }
 
-int sip_lex_hostport(const char *p, const char *end, int bare_v6, struct sip_str *host,
+int sip_scan_hostport(const char *p, const char *end, int bare_v6, struct sip_str *host,
                      uint8_t *type, uint16_t *port, const char **after)
 {
     int kind;
@@ -397,7 +397,7 @@ int sip_parse_uri(const char *p, size_t n, struct sip_uri *u)
             q = pw + pl + 1;
         }
     }
-    if (sip_lex_hostport(q, end, 0, &u->host, &u->host_type, &u->port, &q) != 0)
+    if (sip_scan_hostport(q, end, 0, &u->host, &u->host_type, &u->port, &q) != 0)
         return -EBADMSG;
     if (uri_params(q, end, u, &q) != 0)
         return -EBADMSG;
@@ -482,7 +482,8 @@ const char *sip_addr_at(const char *p, const char *end, int flags, struct sip_ad
         if (sip_str_ieq(name, "tag")) {
             if (!val.p || sip_lex_token(val.p, val.n) != val.n)
                 return NULL;
-            a->tag = val;
+            if (!a->tag.p)
+                a->tag = val; /* the first of repeated tags counts */
         }
     }
     if (r < 0)

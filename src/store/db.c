@@ -5,6 +5,7 @@
 #include "store/migrations.h"
 #include "base/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,16 +15,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* core/ alone prepares about 80 distinct statements; room for the engines. */
-#define STORE_STMT_CACHE 256
-
+/* core/ alone prepares about 100 distinct statements; STORE_STMT_CACHE
+ * leaves room for the engines. */
 struct store_cached {
-    const char *sql; /* the caller's string; callers pass literals */
+    const char *sql; /* a string literal (store_stmt() enforces it) */
     sqlite3_stmt *stmt;
 };
 
 struct store {
     sqlite3 *db;
+    int dirty;
+    struct store_stats stats;
+    void *ext;
+    void (*ext_release)(void *ext);
     size_t ncached;
     struct store_cached cache[STORE_STMT_CACHE];
 };
@@ -123,7 +127,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
     char msg[256];
     if (store_exec(st->db,
                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                   "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
+                   "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA recursive_triggers=ON; "
                    "PRAGMA trusted_schema=OFF; PRAGMA temp_store=MEMORY",
                    msg, sizeof msg) < 0) {
         store_errf(err, errlen, "cannot configure database %s: %s", path, msg);
@@ -145,6 +149,7 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    store_set_ext(st, NULL, NULL);
     for (size_t i = 0; i < st->ncached; i++)
         sqlite3_finalize(st->cache[i].stmt);
     sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -158,33 +163,43 @@ sqlite3 *store_db(struct store *st)
     return st->db;
 }
 
-sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+sqlite3_stmt *store_stmt_literal(struct store *st, const char *sql)
 {
-    /* Callers pass string literals, so the pointer almost always matches;
-     * comparing text is the fallback for a copy of the same SQL. */
+    /* Literals only (see db.h), so the address names the statement. */
     struct store_cached *hit = NULL;
     for (size_t i = 0; i < st->ncached && !hit; i++)
         if (st->cache[i].sql == sql)
-            hit = &st->cache[i];
-    for (size_t i = 0; i < st->ncached && !hit; i++)
-        if (strcmp(st->cache[i].sql, sql) == 0)
             hit = &st->cache[i];
     if (hit) {
         sqlite3_reset(hit->stmt);
         sqlite3_clear_bindings(hit->stmt);
         return hit->stmt;
     }
+    assert(st->ncached <= STORE_STMT_CACHE);
+    if (st->ncached == STORE_STMT_CACHE) {
+        /* Full: evict the oldest statement that is not in the middle of a
+         * step. Callers hold a statement only until their next
+         * store_stmt() call, so one that is still busy is a caller's bug:
+         * loud in the debug build, survived in the release one. */
+        size_t victim = STORE_STMT_CACHE;
+        for (size_t i = 0; i < st->ncached && victim == STORE_STMT_CACHE; i++)
+            if (!sqlite3_stmt_busy(st->cache[i].stmt))
+                victim = i;
+        assert(victim == 0 && "evicting past a statement still in use");
+        if (victim == STORE_STMT_CACHE) {
+            log_error("store", "statement cache full of statements in use");
+            return NULL;
+        }
+        sqlite3_finalize(st->cache[victim].stmt);
+        memmove(&st->cache[victim], &st->cache[victim + 1],
+                (st->ncached - victim - 1) * sizeof st->cache[0]);
+        st->ncached--;
+    }
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
         log_error("store", "prepare failed: %s", sqlite3_errmsg(st->db));
+        sqlite3_finalize(s);
         return NULL;
-    }
-    if (st->ncached == STORE_STMT_CACHE) {
-        /* Full: evict the oldest entry. Callers hold a statement only until
-         * their next store_stmt() call, so finalizing it here is safe. */
-        sqlite3_finalize(st->cache[0].stmt);
-        memmove(&st->cache[0], &st->cache[1], (STORE_STMT_CACHE - 1) * sizeof st->cache[0]);
-        st->ncached--;
     }
     st->cache[st->ncached++] = (struct store_cached){ sql, s };
     return s;
@@ -193,9 +208,58 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 int store_checkpoint(struct store *st)
 {
     int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        st->stats.checkpoints_busy++;
         return -EBUSY;
-    return rc == SQLITE_OK ? 0 : -EIO;
+    }
+    if (rc != SQLITE_OK) {
+        st->stats.checkpoints_failed++;
+        return -EIO;
+    }
+    st->stats.checkpoints++;
+    return 0;
+}
+
+const struct store_stats *store_stats(const struct store *st)
+{
+    return &st->stats;
+}
+
+void store_mark_dirty(struct store *st)
+{
+    st->dirty = 1;
+}
+
+int store_is_dirty(struct store *st)
+{
+    return st->dirty;
+}
+
+int store_checkpoint_if_dirty(struct store *st)
+{
+    if (!st->dirty)
+        return 0;
+    /* Not inside a transaction: the loop calls this between requests. */
+    if (!sqlite3_get_autocommit(st->db))
+        return -EBUSY;
+    int rc = store_checkpoint(st);
+    if (rc < 0)
+        return rc;
+    st->dirty = 0;
+    return 1;
+}
+
+void store_set_ext(struct store *st, void *ext, void (*release)(void *ext))
+{
+    if (st->ext && st->ext_release)
+        st->ext_release(st->ext);
+    st->ext = ext;
+    st->ext_release = release;
+}
+
+void *store_ext(struct store *st)
+{
+    return st->ext;
 }
 
 int store_begin(struct store *st)
@@ -204,13 +268,20 @@ int store_begin(struct store *st)
     if (rc == SQLITE_OK)
         return 0;
     log_error("store", "begin: %s", sqlite3_errmsg(st->db));
-    return (rc & 0xff) == SQLITE_BUSY ? -EBUSY : -EIO;
+    if ((rc & 0xff) == SQLITE_BUSY) {
+        st->stats.busy++;
+        return -EBUSY;
+    }
+    return -EIO;
 }
 
 int store_commit(struct store *st)
 {
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        st->stats.commits++;
         return 0;
+    }
+    st->stats.rollbacks++;
     log_error("store", "commit: %s", sqlite3_errmsg(st->db));
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -EIO;
@@ -218,8 +289,10 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
+    if (!sqlite3_get_autocommit(st->db)) {
+        st->stats.rollbacks++;
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
 }
 
 int store_version(struct store *st)

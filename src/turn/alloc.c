@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
+#include "base/siphash.h"
 #include "turn/transport.h"
 
 /* ------------------------------------------------------------ small helpers */
@@ -25,12 +27,6 @@ static uint64_t rng_next(struct turn_server *ts)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* ------------------------------------------------------------ bandwidth */
 
 static int bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
@@ -38,7 +34,11 @@ static int bucket_take(struct bucket *b, uint64_t rate, uint64_t now, size_t n)
     if (!rate)
         return 1;
     if (now > b->last) {
-        uint64_t add = rate * (now - b->last) / 1000;
+        /* The bucket holds one second at most, so more than a second of
+         * idle time adds nothing: clamping keeps rate * elapsed far from
+         * overflowing (2e9 B/s x 106 days would). */
+        uint64_t elapsed = now - b->last > 1000 ? 1000 : now - b->last;
+        uint64_t add = rate * elapsed / 1000;
         b->tokens = b->tokens + add > rate ? rate : b->tokens + add;
         b->last = now;
     }
@@ -53,40 +53,43 @@ static int bps_ok(struct alloc *a, int up, size_t n)
 {
     struct turn_server *ts = a->ts;
     uint64_t now = now_ms(ts);
-    if (!bucket_take(up ? &a->up : &a->down, ts->max_bps, now, n))
+    if (!bucket_take(up ? &a->up : &a->down, ts->o.max_bps, now, n))
         return 0;
-    return bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->bps_capacity, now, n);
+    return bucket_take(up ? &ts->cap_up : &ts->cap_down, ts->o.bps_capacity, now, n);
 }
 
 /* ------------------------------------------------------------ allocations */
 
-static unsigned alloc_bucket(const struct turn_server *ts, const struct listener *lst,
-                             const union sa *client)
+/* SipHash-2-4 under the server's random key (base/siphash.h) of the
+ * listener's identity and the client's address: clients choose their
+ * addresses, and without the key they cannot aim them at one bucket. */
+static unsigned alloc_bucket(const struct turn_server *ts, const struct net_listener *lst,
+                             const union net_addr *client)
 {
-    /* Keyed hash (SipHash would do; a keyed FNV over a random key is
-     * enough against collisions chosen by clients who cannot see it). */
-    uint64_t h = 0xcbf29ce484222325ULL;
-    const uint8_t *k = ts->hash_key;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ k[i]) * 0x100000001b3ULL;
+    uint8_t in[sizeof(uintptr_t) + 1 + 16 + 2];
+    size_t k = 0;
     uintptr_t l = (uintptr_t)lst;
-    for (size_t i = 0; i < sizeof l; i++)
-        h = (h ^ ((l >> (8 * i)) & 0xFF)) * 0x100000001b3ULL;
+    memcpy(in, &l, sizeof l);
+    k += sizeof l;
+    in[k++] = (uint8_t)client->sa.sa_family;
     size_t n;
     const uint8_t *ip = sa_ip(client, &n);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ ip[i]) * 0x100000001b3ULL;
+    memcpy(in + k, ip, n);
+    k += n;
     uint16_t port = client->sa.sa_family == AF_INET6 ? client->in6.sin6_port : client->in.sin_port;
-    h = (h ^ (port & 0xFF)) * 0x100000001b3ULL;
-    h = (h ^ (port >> 8)) * 0x100000001b3ULL;
-    return (unsigned)(h ^ (h >> 32)) % HASH_BUCKETS;
+    memcpy(in + k, &port, 2);
+    k += 2;
+    return (unsigned)(siphash24(ts->hash_key, in, k) % TURN_HASH_BUCKETS);
 }
 
-struct alloc *turn__alloc_find_udp(struct turn_server *ts, struct listener *lst,
-                                   const union sa *client)
+struct alloc *turn__alloc_find(struct turn_server *ts, const struct net_endpoint *client)
 {
-    for (struct alloc *a = ts->hash[alloc_bucket(ts, lst, client)]; a; a = a->hnext)
-        if (a->lst == lst && sa_equal(&a->client, client))
+    if (client->conn)
+        return net_conn_data(client->conn);
+    for (struct alloc *a = ts->hash[alloc_bucket(ts, client->lst, &client->addr)]; a;
+         a = a->hnext)
+        if (!a->client.conn && a->client.lst == client->lst &&
+            net_addr_equal(&a->client.addr, &client->addr))
             return a;
     return NULL;
 }
@@ -111,7 +114,7 @@ static void on_relay_closed(uv_handle_t *h)
     struct alloc *a = h->data;
     struct turn_server *ts = a->ts;
     free(a);
-    turn__handle_closed(ts);
+    turn__handle_unref(ts);
 }
 
 /* Unlinks the allocation, releases its port and closes its relay socket;
@@ -122,14 +125,16 @@ void turn__alloc_close(struct alloc *a)
     if (a->closing)
         return;
     a->closing = 1;
-    if (a->transport == TR_UDP) {
+    if (!a->client.conn) {
         struct alloc **pp = &ts->hash[a->bucket];
         while (*pp && *pp != a)
             pp = &(*pp)->hnext;
+        assert(*pp == a);
         if (*pp)
             *pp = a->hnext;
-    } else if (a->conn) {
-        a->conn->alloc = NULL;
+    } else {
+        net_conn_set_data(a->client.conn, NULL);
+        net_conn_hold(a->client.conn, 0);
     }
     if (a->prev)
         a->prev->next = a->next;
@@ -137,13 +142,13 @@ void turn__alloc_close(struct alloc *a)
         ts->allocs = a->next;
     if (a->next)
         a->next->prev = a->prev;
+    assert(ts->nallocs > 0);
     ts->nallocs--;
     port_release(ts, a->port);
-    explicit_bzero(a->key, sizeof a->key);
     uv_close((uv_handle_t *)&a->relay, on_relay_closed);
 }
 
-struct perm *turn__perm_find(struct alloc *a, const union sa *peer, uint64_t now)
+struct perm *turn__perm_find(struct alloc *a, const union net_addr *peer, uint64_t now)
 {
     size_t n;
     const uint8_t *ip = sa_ip(peer, &n);
@@ -156,28 +161,38 @@ struct perm *turn__perm_find(struct alloc *a, const union sa *peer, uint64_t now
     return NULL;
 }
 
-/* Installs or refreshes a permission. Returns 0 or -ENOSPC. */
-int turn__perm_set(struct alloc *a, const union sa *peer, uint64_t now)
+int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now)
 {
     struct turn_server *ts = a->ts;
     size_t n;
     const uint8_t *ip = sa_ip(peer, &n);
     uint8_t v6 = peer->sa.sa_family == AF_INET6;
-    for (size_t i = 0; i < a->nperms; i++) {
-        struct perm *p = &a->perms[i];
-        if (p->v6 == v6 && memcmp(p->ip, ip, n) == 0) {
-            p->expires = now + ts->perm_lifetime * 1000ULL;
-            return 0;
-        }
-    }
-    if (a->nperms == MAX_PERMS)
+    struct perm *p = NULL;
+    for (size_t i = 0; i < a->nperms && !p; i++)
+        if (a->perms[i].v6 == v6 && memcmp(a->perms[i].ip, ip, n) == 0)
+            p = &a->perms[i];
+    if (!p && a->nperms < TURN_MAX_PERMS)
+        p = &a->perms[a->nperms++];
+    for (size_t i = 0; i < a->nperms && !p; i++)
+        if (a->perms[i].expires <= now)
+            p = &a->perms[i]; /* expired, not swept yet: reuse */
+    if (!p)
         return -ENOSPC;
-    struct perm *p = &a->perms[a->nperms++];
-    memset(p, 0, sizeof *p);
-    p->v6 = v6;
-    memcpy(p->ip, ip, n);
-    p->expires = now + ts->perm_lifetime * 1000ULL;
+    if (p->expires <= now || p->v6 != v6 || memcmp(p->ip, ip, n) != 0) {
+        memset(p, 0, sizeof *p);
+        p->v6 = v6;
+        memcpy(p->ip, ip, n);
+    }
+    p->expires = now + ts->o.perm_lifetime * 1000ULL;
     return 0;
+}
+
+size_t turn__perm_room(const struct alloc *a, uint64_t now)
+{
+    size_t room = TURN_MAX_PERMS - a->nperms;
+    for (size_t i = 0; i < a->nperms; i++)
+        room += a->perms[i].expires <= now;
+    return room;
 }
 
 struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now)
@@ -188,22 +203,23 @@ struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now)
     return NULL;
 }
 
-struct chan *turn__chan_by_peer(struct alloc *a, const union sa *peer, uint64_t now)
+struct chan *turn__chan_by_peer(struct alloc *a, const union net_addr *peer, uint64_t now)
 {
     for (size_t i = 0; i < a->nchans; i++)
-        if (a->chans[i].expires > now && sa_equal(&a->chans[i].peer, peer))
+        if (a->chans[i].expires > now && net_addr_equal(&a->chans[i].peer, peer))
             return &a->chans[i];
     return NULL;
 }
 
 /* ------------------------------------------------------------ relay path */
 
-/* Peer -> client. The datagram sits at ts->rx + HEADROOM. */
+/* Peer -> client. The datagram sits at ts->rx + TURN_HEADROOM. */
 static void on_relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct alloc *a = h->data;
     (void)hint;
-    *buf = uv_buf_init((char *)a->ts->rx + HEADROOM, RX_SIZE - HEADROOM - TAILROOM);
+    *buf = uv_buf_init((char *)a->ts->rx + TURN_HEADROOM,
+                       TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
 }
 
 static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
@@ -214,8 +230,8 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     (void)flags;
     if (nread <= 0 || !from || a->closing)
         return;
-    union sa peer;
-    sa_copy(&peer, from);
+    union net_addr peer;
+    net_addr_copy(&peer, from);
     uint64_t now = now_ms(ts);
     size_t n = (size_t)nread;
     if (!turn__perm_find(a, &peer, now) || !bps_ok(a, 0, n)) {
@@ -223,14 +239,14 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         return;
     }
     uint8_t *data = (uint8_t *)buf->base;
-    int stream = a->transport != TR_UDP;
+    int stream = a->client.conn != NULL;
     uint8_t *start;
     size_t len;
     struct chan *ch = turn__chan_by_peer(a, &peer, now);
     if (ch && n <= 0xFFFF) {
         start = data - 4;
-        wr16(start, ch->num);
-        wr16(start + 2, (uint16_t)n);
+        bytes_wr16be(start, ch->num);
+        bytes_wr16be(start + 2, (uint16_t)n);
         len = 4 + n;
         if (stream) {
             size_t pad = (4 - n % 4) % 4;
@@ -257,32 +273,29 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         stun_put_xor_addr(&b, STUN_A_XOR_PEER_ADDRESS, &peer.sa);
         if (stun_build_end(&b) != (long)(hlen - 4))
             return;
-        wr16(start + hlen - 4, STUN_A_DATA);
-        wr16(start + hlen - 2, (uint16_t)n);
+        bytes_wr16be(start + hlen - 4, STUN_A_DATA);
+        bytes_wr16be(start + hlen - 2, (uint16_t)n);
         memset(data + n, 0, pad);
         len = hlen + n + pad;
-        wr16(start + 2, (uint16_t)(len - STUN_HEADER_LEN));
-        if (ts->fingerprint) {
-            wr16(start + 2, (uint16_t)(len + 8 - STUN_HEADER_LEN));
+        bytes_wr16be(start + 2, (uint16_t)(len - STUN_HEADER_LEN));
+        if (ts->o.fingerprint) {
+            bytes_wr16be(start + 2, (uint16_t)(len + 8 - STUN_HEADER_LEN));
             uint32_t crc = stun_crc32(start, len) ^ STUN_FINGERPRINT_XOR;
             uint8_t *f = start + len;
-            wr16(f, STUN_A_FINGERPRINT);
-            wr16(f + 2, 4);
-            f[4] = (uint8_t)(crc >> 24);
-            f[5] = (uint8_t)(crc >> 16);
-            f[6] = (uint8_t)(crc >> 8);
-            f[7] = (uint8_t)crc;
+            bytes_wr16be(f, STUN_A_FINGERPRINT);
+            bytes_wr16be(f + 2, 4);
+            bytes_wr32be(f + 4, crc);
             len += 8;
         }
     }
-    if (turn__transport_send(ts, a->transport, a->lst, a->conn, &a->client, start, len) == 0)
+    if (turn__client_send(&a->client, start, len) == 0)
         ts->n_relayed++;
     else
         ts->n_dropped++;
 }
 
 /* Client -> peer. */
-void turn__alloc_relay(struct alloc *a, const union sa *peer, const uint8_t *p, size_t n)
+void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_t *p, size_t n)
 {
     struct turn_server *ts = a->ts;
     if (!bps_ok(a, 1, n)) {
@@ -317,7 +330,7 @@ void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n)
 struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token)
 {
     uint64_t now = now_ms(ts);
-    for (size_t i = 0; i < MAX_RESERVATIONS; i++)
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
         if (ts->resv[i].expires > now && memcmp(ts->resv[i].token, token, 8) == 0)
             return &ts->resv[i];
     return NULL;
@@ -336,7 +349,7 @@ static void resv_drop(struct turn_server *ts, struct reservation *rv)
 void turn__resv_sweep(struct turn_server *ts, int all)
 {
     uint64_t now = now_ms(ts);
-    for (size_t i = 0; i < MAX_RESERVATIONS; i++)
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++)
         if (ts->resv[i].expires && (all || ts->resv[i].expires <= now))
             resv_drop(ts, &ts->resv[i]);
 }
@@ -344,7 +357,7 @@ void turn__resv_sweep(struct turn_server *ts, int all)
 static struct reservation *resv_slot(struct turn_server *ts)
 {
     uint64_t now = now_ms(ts);
-    for (size_t i = 0; i < MAX_RESERVATIONS; i++) {
+    for (size_t i = 0; i < TURN_MAX_RESERVATIONS; i++) {
         if (ts->resv[i].expires && ts->resv[i].expires <= now)
             resv_drop(ts, &ts->resv[i]);
         if (!ts->resv[i].expires)
@@ -356,7 +369,7 @@ static struct reservation *resv_slot(struct turn_server *ts)
 /* A UDP socket bound to the relay address of the family and port, or -1. */
 static int bind_port(struct turn_server *ts, int v6, unsigned port)
 {
-    union sa addr = v6 ? ts->relay6 : ts->relay4;
+    union net_addr addr = v6 ? ts->o.relay6 : ts->o.relay4;
     sa_set_port(&addr, (uint16_t)port);
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -377,14 +390,14 @@ static int bind_port(struct turn_server *ts, int v6, unsigned port)
  * Returns the socket or -1 when the range is exhausted. */
 static int relay_port(struct turn_server *ts, int v6, int even, int *pair_fd, unsigned *port_out)
 {
-    unsigned span = ts->max_port - ts->min_port + 1;
+    unsigned span = ts->o.max_port - ts->o.min_port + 1;
     unsigned start = (unsigned)(rng_next(ts) % span);
     int tries = 0;
-    for (unsigned i = 0; i < span && tries < BIND_TRIES; i++) {
-        unsigned port = ts->min_port + (start + i) % span;
+    for (unsigned i = 0; i < span && tries < TURN_BIND_TRIES; i++) {
+        unsigned port = ts->o.min_port + (start + i) % span;
         if (port_used(ts, port) || (even && port % 2))
             continue;
-        if (pair_fd && (port + 1 > ts->max_port || port_used(ts, port + 1)))
+        if (pair_fd && (port + 1 > ts->o.max_port || port_used(ts, port + 1)))
             continue;
         tries++;
         int fd = bind_port(ts, v6, port);
@@ -410,7 +423,7 @@ static int relay_open(struct turn_server *ts, struct alloc *a, int fd, unsigned 
 {
     uv_udp_init(ts->loop, &a->relay);
     a->relay.data = a;
-    ts->handles++;
+    turn__handle_ref(ts);
     if (uv_udp_open(&a->relay, fd) != 0) {
         close(fd);
         return -1;
@@ -465,7 +478,7 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
             slot->port = (uint16_t)(port + 1);
             slot->v6 = (uint8_t)v6;
             slot->fd = fd2;
-            slot->expires = now_ms(ts) + RESERVATION_MS;
+            slot->expires = now_ms(ts) + TURN_RESERVATION_MS;
             port_take(ts, slot->port);
             memcpy(a->token, t, 8);
             a->has_token = 1;
@@ -481,22 +494,25 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
             setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
     }
     uv_udp_recv_start(&a->relay, on_relay_alloc, on_relay_recv);
-    a->relay_pub = v6 ? ts->pub6 : ts->pub4;
+    a->relay_pub = v6 ? ts->o.pub6 : ts->o.pub4;
     sa_set_port(&a->relay_pub, a->port);
     a->up.last = a->down.last = now_ms(ts);
-    a->up.tokens = a->down.tokens = ts->max_bps;
+    a->up.tokens = a->down.tokens = ts->o.max_bps;
     return a;
 }
 
 void turn__alloc_link(struct alloc *a)
 {
     struct turn_server *ts = a->ts;
-    if (a->transport == TR_UDP) {
-        a->bucket = alloc_bucket(ts, a->lst, &a->client);
+    assert(!a->closing);
+    if (!a->client.conn) {
+        a->bucket = alloc_bucket(ts, a->client.lst, &a->client.addr);
         a->hnext = ts->hash[a->bucket];
         ts->hash[a->bucket] = a;
     } else {
-        a->conn->alloc = a;
+        assert(net_conn_data(a->client.conn) == NULL);
+        net_conn_set_data(a->client.conn, a);
+        net_conn_hold(a->client.conn, 1);
     }
     a->next = ts->allocs;
     if (ts->allocs)

@@ -25,37 +25,36 @@ struct perm {
 
 struct chan {
     uint16_t num;
-    union sa peer;
+    union net_addr peer;
     uint64_t expires;
 };
 
 struct alloc {
     struct turn_server *ts;
-    int transport;
-    struct listener *lst; /* UDP clients */
-    struct conn *conn;    /* TCP and TLS clients */
-    union sa client;
+    struct net_endpoint client; /* client.conn is NULL for UDP clients */
     unsigned bucket;
     struct alloc *hnext, *prev, *next;
     uv_udp_t relay;
-    union sa relay_pub; /* advertised relayed address */
+    union net_addr relay_pub; /* advertised relayed address */
     uint16_t port;
     uint64_t expires;
-    uint8_t user[32]; /* SHA-256 of the username: quota and 441 checks */
-    uint8_t key[16];
+    /* SHA-256 of the username: quota and 441 checks. The user's key is not
+     * kept: every request is checked against the credential store, so a
+     * deleted account or changed password takes effect at the next one. */
+    uint8_t user[32];
     uint8_t alloc_tid[STUN_TID_LEN];
     uint8_t token[8];
     int has_token;
     int closing;
     size_t nperms, nchans;
-    struct perm perms[MAX_PERMS];
-    struct chan chans[MAX_CHANNELS];
+    struct perm perms[TURN_MAX_PERMS];
+    struct chan chans[TURN_MAX_CHANNELS];
     struct bucket up, down;
 };
 
-/* The allocation of a UDP client on listener lst, or NULL. */
-struct alloc *turn__alloc_find_udp(struct turn_server *ts, struct listener *lst,
-                                   const union sa *client);
+/* The allocation of a client: of a UDP client by (listener, address), of a
+ * stream client through its connection. NULL when it has none. */
+struct alloc *turn__alloc_find(struct turn_server *ts, const struct net_endpoint *client);
 
 /* A new, unlinked allocation of the family v6 with its relay socket bound
  * and receiving, its advertised address and its bandwidth buckets set.
@@ -68,7 +67,8 @@ struct alloc *turn__alloc_find_udp(struct turn_server *ts, struct listener *lst,
 struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int reserve,
                               struct reservation *rv, int dont_fragment);
 
-/* Makes a findable: into the UDP hash or onto its connection, and into the
+/* Makes a findable: into the UDP hash or onto its connection (which is then
+ * held: no idle deadline while it carries an allocation), and into the
  * server's list and counts. */
 void turn__alloc_link(struct alloc *a);
 
@@ -80,7 +80,7 @@ void turn__alloc_close(struct alloc *a);
 void turn__alloc_sweep(struct turn_server *ts, uint64_t now);
 
 /* Client -> peer: relays n bytes to peer within a's bandwidth. */
-void turn__alloc_relay(struct alloc *a, const union sa *peer, const uint8_t *p, size_t n);
+void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_t *p, size_t n);
 
 /* Client -> peer: a ChannelData message from a's client (a may be NULL:
  * then, as with a malformed message or an unbound channel, it is dropped). */
@@ -88,14 +88,20 @@ void turn__alloc_channeldata(struct alloc *a, const uint8_t *p, size_t n);
 
 /* The live permission for peer's IP address, or NULL (now 0: expired ones
  * count too). */
-struct perm *turn__perm_find(struct alloc *a, const union sa *peer, uint64_t now);
+struct perm *turn__perm_find(struct alloc *a, const union net_addr *peer, uint64_t now);
 
-/* Installs or refreshes a permission. Returns 0 or -ENOSPC. */
-int turn__perm_set(struct alloc *a, const union sa *peer, uint64_t now);
+/* Installs or refreshes a permission: an entry for the peer's IP address
+ * is refreshed even when expired but not swept yet; a new one takes a free
+ * slot, else the slot of an expired permission. Returns 0 or -ENOSPC. */
+int turn__perm_set(struct alloc *a, const union net_addr *peer, uint64_t now);
+
+/* How many new permissions turn__perm_set() can still install at now: the
+ * free slots plus the expired ones. */
+size_t turn__perm_room(const struct alloc *a, uint64_t now);
 
 /* The live channel with that number, or bound to that peer, or NULL. */
 struct chan *turn__chan_by_num(struct alloc *a, uint16_t num, uint64_t now);
-struct chan *turn__chan_by_peer(struct alloc *a, const union sa *peer, uint64_t now);
+struct chan *turn__chan_by_peer(struct alloc *a, const union net_addr *peer, uint64_t now);
 
 /* The live reservation with that 8-byte token, or NULL. */
 struct reservation *turn__resv_find(struct turn_server *ts, const uint8_t *token);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "crypto/hash.h"
 
 static const char hexd[] = "0123456789abcdef";
@@ -14,10 +15,7 @@ static void nonce_mac(const uint8_t *secret, uint32_t ts, const void *client, si
                       uint8_t mac[32])
 {
     uint8_t in[4 + 16];
-    in[0] = (uint8_t)(ts >> 24);
-    in[1] = (uint8_t)(ts >> 16);
-    in[2] = (uint8_t)(ts >> 8);
-    in[3] = (uint8_t)ts;
+    bytes_wr32be(in, ts);
     if (clen > 16)
         clen = 16;
     memcpy(in + 4, client, clen);

@@ -62,6 +62,18 @@ const struct config_key turn_config_keys[] = {
     INT("turn-max-connections", "1024", 0, 65535, "T9phone: open TCP and TLS client connections "
                                                 "at most (about 50 KiB each, 90 KiB with TLS); "
                                                 "more are closed at once"),
+    INT("turn-max-connections-per-ip", "64", 0, 65535, "T9phone: open TCP and TLS client "
+                                                       "connections from one IP address at "
+                                                       "most (0: no cap); more are closed at once"),
+    INT("turn-frame-timeout", "10", 1, 3600, "T9phone: seconds a STUN or ChannelData frame over "
+                                             "TCP/TLS may take to arrive whole, from its first "
+                                             "byte; slower connections are closed"),
+    INT("turn-idle-timeout", "60", 1, 86400, "T9phone: seconds a TCP/TLS connection without an "
+                                             "allocation may go without a whole frame"),
+    INT("turn-handshake-timeout", "10", 1, 3600, "T9phone: seconds a TLS handshake may take"),
+    INT("turn-unauthenticated-timeout", "10", 1, 3600, "T9phone: seconds a TCP/TLS connection "
+                                                       "may stay open before one of its requests "
+                                                       "authenticates"),
     INT("max-allocate-lifetime", "3600", 1, 86400, "longest allocation lifetime in seconds"),
     INT("channel-lifetime", "600", 1, 86400, "channel binding lifetime in seconds"),
     INT("permission-lifetime", "300", 1, 86400, "permission lifetime in seconds"),

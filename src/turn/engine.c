@@ -8,7 +8,6 @@
 
 #include "core/resolve.h"
 #include "turn/config.h"
-#include "turn/internal.h"
 #include "turn/server.h"
 
 /* A missing user and a failed lookup look alike to the relay: either way
@@ -23,7 +22,8 @@ static int turn_engine_start(const struct engine_env *env, void **state, char *e
 {
     struct turn_auth ta = { turn_engine_ha1, env->st };
     struct turn_server *ts = NULL;
-    int rc = turn_server_start(env->loop, env->cfg, &ta, &ts, err, errlen);
+    struct tls_server *tls = config_bool(env->cfg, "no-tls") ? NULL : env->tls;
+    int rc = turn_server_start_tls(env->loop, env->cfg, &ta, tls, &ts, err, errlen);
     if (rc < 0)
         return rc;
     *state = ts;
@@ -35,36 +35,19 @@ static void turn_engine_stop(void *state, void (*done)(void *arg), void *arg)
     turn_server_stop(state, done, arg);
 }
 
-static void turn_engine_reload(void *state)
-{
-    turn_server_reload_tls(state);
-}
-
 static void turn_engine_metrics(void *state, struct metrics_out *m)
 {
-    const struct turn_server *ts = state;
-    metrics_gauge(m, "t9phone_turn_allocations", "TURN allocations open now", NULL,
-                  (int64_t)ts->nallocs);
-    metrics_gauge(m, "t9phone_turn_connections", "TURN TCP and TLS client connections open now",
-                  NULL, (int64_t)ts->nconns);
-    metrics_counter(m, "t9phone_turn_allocations_total", "TURN allocations made since start",
-                    NULL, ts->n_alloc);
-    metrics_counter(m, "t9phone_turn_relayed_packets_total",
-                    "packets relayed in either direction", NULL, ts->n_relayed);
-    metrics_counter(m, "t9phone_turn_dropped_packets_total",
-                    "relayed packets dropped (no permission, full buffer, rate limit)", NULL,
-                    ts->n_dropped);
-    metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
-                    "cause=\"auth\"", ts->n_auth_fail);
-    metrics_counter(m, "t9phone_turn_refusals_total", "requests refused, by cause",
-                    "cause=\"peer\"", ts->n_denied);
+    turn_server_metrics(state, m);
 }
 
+/* The shared TLS context is reloaded by main before engines hear of a
+ * SIGHUP, so TURN has nothing of its own to re-read. */
 const struct engine turn_engine = {
     .name = "turn",
     .keys = turn_config_keys,
     .start = turn_engine_start,
     .stop = turn_engine_stop,
-    .reload = turn_engine_reload,
+    .reload = NULL,
     .metrics = turn_engine_metrics,
+    .fd_uses = turn_fd_uses,
 };

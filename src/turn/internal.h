@@ -2,21 +2,26 @@
  * turn/internal.h - the TURN server's state, shared by the turn/ modules
  * that run it. Not for other engines or main: include turn/server.h.
  *
- * The modules:
- *   server.c     public entry points (turn/server.h): configuration, start,
- *                stop, TLS reload, the sweep timer, handle accounting;
- *   request.c    one STUN message from a client: authentication, replies and
- *                the Binding, Allocate, Refresh, CreatePermission,
- *                ChannelBind and Send handlers (turn/request.h);
+ * The modules, bottom up; each calls only the ones below it, and upward
+ * only through the callbacks server.c wires at start (struct turn_io, and
+ * the handle count's `last` callback below):
+ *   options.c    the configuration read into a struct turn_opts (pure);
+ *   transport.c  client transports on net/conn.h: UDP, TCP and TLS
+ *                listeners, stream framing, caps and deadlines, sending to
+ *                a client (turn/transport.h). Knows no STUN semantics and
+ *                no allocations: it hands messages up through io.on_message
+ *                and gone connections through io.on_gone;
  *   alloc.c      allocations: relay sockets and ports, EVEN-PORT
  *                reservations, permissions, channels, lifetimes, bandwidth
  *                buckets, and the relay path in both directions
  *                (turn/alloc.h);
- *   transport.c  client transports: UDP, TCP and TLS listeners, stream
- *                connections and their framing, sending to a client
- *                (turn/transport.h).
+ *   request.c    one message from a client (io.on_message): ChannelData to
+ *                alloc, STUN requests authenticated and answered
+ *                (turn/request.h);
+ *   server.c     public entry points (turn/server.h): start, stop, reload,
+ *                metrics, the sweep timer; wires the callbacks.
  * Functions named turn__* are internal to these modules (libuv's uv__
- * convention); turn_* are the public API.
+ * convention); turn_* are the public API. Macros are TURN_*.
  *
  * Memory: one turn_server holds the shared receive and transmit buffers, so
  * the relay path (ChannelData, Send and Data indications) never allocates:
@@ -28,6 +33,7 @@
 #ifndef T9_TURN_INTERNAL_H
 #define T9_TURN_INTERNAL_H
 
+#include <assert.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,40 +42,37 @@
 
 #include <uv.h>
 
+#include "net/conn.h"
 #include "turn/auth.h"
+#include "turn/options.h"
 #include "turn/peer.h"
 #include "turn/server.h"
 
 /* Every fixed bound of the server, in one place. */
-#define MAX_LISTEN_IPS 16
-#define MAX_PERMS 32          /* per allocation */
-#define MAX_CHANNELS 32       /* per allocation */
-#define MAX_RESERVATIONS 4096 /* EVEN-PORT R reservations, server-wide */
-#define MAX_SECRETS 8
-#define CONN_RBUF 16384       /* largest frame accepted over a stream */
-#define CONN_OUT_CAP 16384    /* buffered output per connection (x2) */
-#define CONN_IDLE_MS 60000    /* a connection without allocation and traffic */
-#define RESERVATION_MS 30000
-#define DEFAULT_LIFETIME 600
-#define HASH_BUCKETS 4096
-#define HEADROOM 64           /* room for a Data indication header */
-#define TAILROOM 16           /* padding and FINGERPRINT */
-#define RX_SIZE (65536 + HEADROOM + TAILROOM)
-#define TX_SIZE 2048
-#define BIND_TRIES 64
+#define TURN_MAX_PERMS 32          /* per allocation */
+#define TURN_MAX_CHANNELS 32       /* per allocation */
+#define TURN_MAX_RESERVATIONS 4096 /* EVEN-PORT R reservations, server-wide */
+#define TURN_RESERVATION_MS 30000
+#define TURN_DEFAULT_LIFETIME 600
+#define TURN_HASH_BUCKETS 4096
+#define TURN_HEADROOM 64           /* room for a Data indication header */
+#define TURN_TAILROOM 16           /* padding and FINGERPRINT */
+#define TURN_RX_SIZE (65536 + TURN_HEADROOM + TURN_TAILROOM)
+#define TURN_TX_SIZE 2048
+#define TURN_BIND_TRIES 64
 
-/* Client transports (the relayed transport is always UDP). */
-enum { TR_UDP, TR_TCP, TR_TLS };
+struct alloc; /* turn/alloc.h */
 
-union sa {
-    struct sockaddr sa;
-    struct sockaddr_in in;
-    struct sockaddr_in6 in6;
+/* Upward calls of the transport, wired by server.c. */
+struct turn_io {
+    /* A STUN message or a ChannelData message from a client (a datagram,
+     * or a frame cut from a stream); p[n] is writable and valid during the
+     * call only. */
+    void (*on_message)(struct turn_server *ts, const struct net_endpoint *from, uint8_t *p,
+                       size_t n);
+    /* A stream connection closed: drop what hangs off it. */
+    void (*on_gone)(struct turn_server *ts, struct net_conn *c);
 };
-
-struct listener; /* turn/transport.h */
-struct conn;     /* turn/transport.h */
-struct alloc;    /* turn/alloc.h */
 
 /* A token bucket: bytes per second, refilled by elapsed milliseconds. */
 struct bucket {
@@ -89,39 +92,18 @@ struct reservation {
 struct turn_server {
     uv_loop_t *loop;
     struct turn_auth auth;
-    char realm[256];
-    size_t realm_len;
-    /* configuration */
-    int listen_port, tls_port;
-    unsigned min_port, max_port;
-    int use_auth_secret;
-    char *secrets[MAX_SECRETS];
-    size_t nsecrets;
-    char sep;
-    long user_quota, total_quota;
-    size_t max_conns;
-    uint64_t max_bps, bps_capacity;
-    uint32_t stale_nonce;
-    uint32_t max_lifetime, channel_lifetime, perm_lifetime;
-    int default_family; /* AF_INET, AF_INET6, or 0 to keep the client's */
-    int fingerprint, no_stun, stun_only, no_software;
-    /* addresses */
-    union sa relay4, relay6, pub4, pub6;
-    int has_relay4, has_relay6;
-    struct turn_ip_range *denied, *allowed, *own;
-    struct turn_peer_policy policy;
+    struct turn_opts o;
+    struct turn_io io;
     /* handles */
-    struct listener *listeners;
-    size_t nlisteners;
-    uv_timer_t sweep;
+    struct net_conns *net;
     struct tls_server *tls;
-    char cert[512], pkey[512];
+    int own_tls; /* tls was made from cert/pkey here, not handed in */
+    uv_timer_t sweep;
     /* state */
-    struct alloc *hash[HASH_BUCKETS];
+    struct alloc *hash[TURN_HASH_BUCKETS];
     struct alloc *allocs;
-    struct conn *conns;
-    size_t nallocs, nconns;
-    struct reservation resv[MAX_RESERVATIONS];
+    size_t nallocs;
+    struct reservation resv[TURN_MAX_RESERVATIONS];
     uint8_t ports[65536 / 8];
     uint8_t nonce_secret[TURN_NONCE_SECRET_LEN];
     uint8_t hash_key[16];
@@ -130,41 +112,24 @@ struct turn_server {
     /* shutdown */
     int stopping;
     size_t handles;
+    void (*last)(struct turn_server *ts); /* the last handle closed */
     void (*done)(void *);
     void *done_arg;
-    /* counters (logged, never per client) */
-    uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped;
+    /* counters (logged and in /metrics, never per client) */
+    uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
+    uint64_t n_key_cached; /* requests on an allocation checked against its key */
     uint64_t last_stats;
     /* buffers */
-    uint8_t tx[TX_SIZE];
-    uint8_t rx[RX_SIZE];
+    uint8_t tx[TURN_TX_SIZE];
+    uint8_t rx[TURN_RX_SIZE];
 };
 
 /* ------------------------------------------------------------ small helpers */
 
 static inline uint64_t now_ms(const struct turn_server *ts) { return uv_now(ts->loop); }
 
-static inline int sa_equal(const union sa *a, const union sa *b)
-{
-    if (a->sa.sa_family != b->sa.sa_family)
-        return 0;
-    if (a->sa.sa_family == AF_INET)
-        return a->in.sin_port == b->in.sin_port && a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-    return a->in6.sin6_port == b->in6.sin6_port &&
-           memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-}
-
-static inline void sa_copy(union sa *dst, const struct sockaddr *src)
-{
-    memset(dst, 0, sizeof *dst);
-    if (src->sa_family == AF_INET)
-        memcpy(&dst->in, src, sizeof dst->in);
-    else if (src->sa_family == AF_INET6)
-        memcpy(&dst->in6, src, sizeof dst->in6);
-}
-
 /* The IP bytes of an address (4 or 16) and their count. */
-static inline const uint8_t *sa_ip(const union sa *a, size_t *n)
+static inline const uint8_t *sa_ip(const union net_addr *a, size_t *n)
 {
     if (a->sa.sa_family == AF_INET6) {
         *n = 16;
@@ -174,7 +139,7 @@ static inline const uint8_t *sa_ip(const union sa *a, size_t *n)
     return (const uint8_t *)&a->in.sin_addr;
 }
 
-static inline void sa_set_port(union sa *a, uint16_t port)
+static inline void sa_set_port(union net_addr *a, uint16_t port)
 {
     if (a->sa.sa_family == AF_INET6)
         a->in6.sin6_port = htons(port);
@@ -184,10 +149,17 @@ static inline void sa_set_port(union sa *a, uint16_t port)
 
 /* ------------------------------------------------------------ handles */
 
-/* Called once for every handle of the server (listener, relay socket,
- * connection, timer) when it is closed; the last one, once stopping, frees
- * the server and calls the stop callback. Every uv_*_init() on the server's
- * behalf is matched by ts->handles++. (server.c) */
-void turn__handle_closed(struct turn_server *ts);
+/* Every uv_*_init() on the server's behalf (relay socket, timer, the
+ * connection set) is matched by turn__handle_ref(), and its close callback
+ * by turn__handle_unref(); the last unref, once stopping, runs ts->last
+ * (server.c frees the server there). */
+static inline void turn__handle_ref(struct turn_server *ts) { ts->handles++; }
+
+static inline void turn__handle_unref(struct turn_server *ts)
+{
+    assert(ts->handles > 0);
+    if (--ts->handles == 0 && ts->stopping)
+        ts->last(ts);
+}
 
 #endif

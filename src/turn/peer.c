@@ -10,35 +10,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A built-in range: family, first address, prefix length. */
+/* A built-in range: family, first address (network order, the rest
+ * zero), prefix length. Bytes, not text, so a check parses nothing. */
 struct prefix {
     uint8_t v6;
-    const char *addr;
+    uint8_t base[16];
     int len;
 };
 
 static const struct prefix never[] = {
-    { 0, "0.0.0.0", 8 },          { 1, "::", 128 },
-    { 0, "169.254.169.254", 32 }, { 1, "fd00:ec2::254", 128 },
-    { 0, "100.100.100.200", 32 }, { 0, "192.0.0.192", 32 },
+    { 0, { 0 }, 8 }, /* 0.0.0.0/8 */
+    { 1, { 0 }, 128 }, /* ::/128 */
+    { 0, { 0xa9, 0xfe, 0xa9, 0xfe }, 32 }, /* 169.254.169.254/32 */
+    { 1, { 0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54 }, 128 }, /* fd00:ec2::254/128 */
+    { 0, { 0x64, 0x64, 0x64, 0xc8 }, 32 }, /* 100.100.100.200/32 */
+    { 0, { 0xc0, 0x00, 0x00, 0xc0 }, 32 }, /* 192.0.0.192/32 */
 };
 
 static const struct prefix loopback[] = {
-    { 0, "127.0.0.0", 8 },
-    { 1, "::1", 128 },
+    { 0, { 0x7f }, 8 }, /* 127.0.0.0/8 */
+    { 1, { [15] = 0x01 }, 128 }, /* ::1/128 */
 };
 
 static const struct prefix multicast[] = {
-    { 0, "224.0.0.0", 4 },
-    { 1, "ff00::", 8 },
+    { 0, { 0xe0 }, 4 }, /* 224.0.0.0/4 */
+    { 1, { 0xff }, 8 }, /* ff00::/8 */
 };
 
 static const struct prefix defaults[] = {
-    { 0, "10.0.0.0", 8 },     { 0, "172.16.0.0", 12 },  { 0, "192.168.0.0", 16 },
-    { 0, "100.64.0.0", 10 },  { 0, "169.254.0.0", 16 }, { 0, "224.0.0.0", 4 },
-    { 0, "240.0.0.0", 4 },    { 0, "192.0.0.0", 24 },   { 0, "198.18.0.0", 15 },
-    { 1, "fe80::", 10 },      { 1, "ff00::", 8 },       { 1, "fc00::", 7 },
-    { 1, "100::", 64 },
+    { 0, { 0x0a }, 8 }, /* 10.0.0.0/8 */
+    { 0, { 0xac, 0x10 }, 12 }, /* 172.16.0.0/12 */
+    { 0, { 0xc0, 0xa8 }, 16 }, /* 192.168.0.0/16 */
+    { 0, { 0x64, 0x40 }, 10 }, /* 100.64.0.0/10 */
+    { 0, { 0xa9, 0xfe }, 16 }, /* 169.254.0.0/16 */
+    { 0, { 0xe0 }, 4 }, /* 224.0.0.0/4 */
+    { 0, { 0xf0 }, 4 }, /* 240.0.0.0/4 */
+    { 0, { 0xc0 }, 24 }, /* 192.0.0.0/24 */
+    { 0, { 0xc6, 0x12 }, 15 }, /* 198.18.0.0/15 */
+    { 1, { 0xfe, 0x80 }, 10 }, /* fe80::/10 */
+    { 1, { 0xff }, 8 }, /* ff00::/8 */
+    { 1, { 0xfc }, 7 }, /* fc00::/7 */
+    { 1, { 0x01 }, 64 }, /* 100::/64 */
 };
 
 /* Address normalized for comparison: family and 16 bytes. */
@@ -61,9 +73,7 @@ static int in_prefix(const struct prefix *p, const struct addr *a)
 {
     if (p->v6 != a->v6)
         return 0;
-    uint8_t base[16];
-    if (inet_pton(p->v6 ? AF_INET6 : AF_INET, p->addr, base) != 1)
-        return 0;
+    const uint8_t *base = p->base;
     int full = p->len / 8, rest = p->len % 8;
     if (memcmp(base, a->b, (size_t)full) != 0)
         return 0;

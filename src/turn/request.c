@@ -17,10 +17,8 @@
 /* A request being answered. */
 struct req {
     struct turn_server *ts;
-    int transport;
-    struct listener *lst;
-    struct conn *conn;
-    const union sa *client;
+    const struct net_endpoint *from;
+    const union net_addr *client; /* &from->addr */
     const struct stun_msg *m;
     const uint8_t *key; /* set once authenticated */
     uint8_t keybuf[16];
@@ -51,7 +49,7 @@ static void reply_start(struct req *r, struct stun_builder *b, uint8_t cls)
 static void reply_send(struct req *r, struct stun_builder *b)
 {
     struct turn_server *ts = r->ts;
-    if (!ts->no_software)
+    if (!ts->o.no_software)
         stun_put(b, STUN_A_SOFTWARE, software, sizeof software - 1);
     if (r->key) {
         if (r->use256)
@@ -59,12 +57,12 @@ static void reply_send(struct req *r, struct stun_builder *b)
         else
             stun_put_integrity(b, r->key, 16);
     }
-    if (r->fp || ts->fingerprint)
+    if (r->fp || ts->o.fingerprint)
         stun_put_fingerprint(b);
     long n = stun_build_end(b);
     if (n < 0)
         return;
-    turn__transport_send(ts, r->transport, r->lst, r->conn, r->client, ts->tx, (size_t)n);
+    turn__client_send(r->from, ts->tx, (size_t)n);
 }
 
 static void reply_error(struct req *r, int code)
@@ -86,7 +84,7 @@ static void reply_challenge(struct req *r, int code)
     struct stun_builder b;
     reply_start(r, &b, STUN_ERROR);
     stun_put_error(&b, code, stun_reason(code));
-    stun_put(&b, STUN_A_REALM, ts->realm, ts->realm_len);
+    stun_put(&b, STUN_A_REALM, ts->o.realm, ts->o.realm_len);
     stun_put(&b, STUN_A_NONCE, nonce, sizeof nonce);
     r->key = NULL;
     reply_send(r, &b);
@@ -125,13 +123,13 @@ static int authenticate(struct req *r)
     }
     size_t iplen;
     const uint8_t *ip = sa_ip(r->client, &iplen);
-    int nrc = turn_nonce_check(ts->nonce_secret, (uint32_t)time(NULL), ts->stale_nonce, ip,
+    int nrc = turn_nonce_check(ts->nonce_secret, (uint32_t)time(NULL), ts->o.stale_nonce, ip,
                                iplen, (const char *)no->val, no->len);
     if (nrc < 0) {
         reply_challenge(r, 438);
         return -1;
     }
-    if (re->len != ts->realm_len || memcmp(re->val, ts->realm, ts->realm_len) != 0) {
+    if (re->len != ts->o.realm_len || memcmp(re->val, ts->o.realm, ts->o.realm_len) != 0) {
         ts->n_auth_fail++;
         reply_challenge(r, 401);
         return -1;
@@ -145,14 +143,14 @@ static int authenticate(struct req *r)
     }
     int ok = 0;
     int64_t expiry;
-    if (ts->use_auth_secret && turn_rest_expiry(user, u->len, ts->sep, &expiry) == 0) {
-        for (size_t i = 0; i < ts->nsecrets && !ok; i++) {
+    if (ts->o.use_auth_secret && turn_rest_expiry(user, u->len, ts->o.sep, &expiry) == 0) {
+        for (size_t i = 0; i < ts->o.nsecrets && !ok; i++) {
             char pw[64];
-            int pl = turn_rest_password(ts->secrets[i], strlen(ts->secrets[i]), user, u->len,
+            int pl = turn_rest_password(ts->o.secrets[i], strlen(ts->o.secrets[i]), user, u->len,
                                         pw, sizeof pw);
             if (pl < 0)
                 continue;
-            turn_ltc_key(user, u->len, ts->realm, pw, (size_t)pl, r->keybuf);
+            turn_ltc_key(user, u->len, ts->o.realm, pw, (size_t)pl, r->keybuf);
             explicit_bzero(pw, sizeof pw);
             if (verify_key(r, r->keybuf))
                 ok = expiry >= (int64_t)time(NULL) ? 1 : -1;
@@ -171,6 +169,8 @@ static int authenticate(struct req *r)
     explicit_bzero(user, sizeof user);
     r->key = r->keybuf;
     r->use256 = m->mi256_off >= 0;
+    if (r->from->conn)
+        net_conn_set_authenticated(r->from->conn); /* the normal deadlines from now on */
     return 0;
 }
 
@@ -179,9 +179,7 @@ static int authenticate(struct req *r)
 /* The allocation of the request's client, or NULL. */
 static struct alloc *alloc_find(struct req *r)
 {
-    if (r->transport == TR_UDP)
-        return turn__alloc_find_udp(r->ts, r->lst, r->client);
-    return r->conn->alloc;
+    return turn__alloc_find(r->ts, r->from);
 }
 
 static void handle_send(struct req *r)
@@ -194,8 +192,8 @@ static void handle_send(struct req *r)
     struct sockaddr_storage ss;
     if (!pa || !d || stun_get_xor_addr(r->m, pa, &ss) < 0)
         return;
-    union sa peer;
-    sa_copy(&peer, (struct sockaddr *)&ss);
+    union net_addr peer;
+    net_addr_copy(&peer, (struct sockaddr *)&ss);
     if (!turn__perm_find(a, &peer, now_ms(r->ts))) {
         r->ts->n_dropped++;
         return;
@@ -208,16 +206,16 @@ static void handle_send(struct req *r)
 static uint32_t lifetime_for(struct turn_server *ts, const struct stun_msg *m, int *zero)
 {
     const struct stun_attr *la = stun_find(m, STUN_A_LIFETIME);
-    uint32_t want = DEFAULT_LIFETIME;
+    uint32_t want = TURN_DEFAULT_LIFETIME;
     *zero = 0;
     if (la && stun_get_u32(la, &want) == 0 && want == 0) {
         *zero = 1;
         return 0;
     }
-    if (want < DEFAULT_LIFETIME)
-        want = DEFAULT_LIFETIME;
-    if (want > ts->max_lifetime)
-        want = ts->max_lifetime;
+    if (want < TURN_DEFAULT_LIFETIME)
+        want = TURN_DEFAULT_LIFETIME;
+    if (want > ts->o.max_lifetime)
+        want = ts->o.max_lifetime;
     return want;
 }
 
@@ -269,8 +267,8 @@ static void handle_allocate(struct req *r)
             return;
         }
         v6 = raf->val[0] == STUN_FAMILY_IPV6;
-    } else if (ts->default_family) {
-        v6 = ts->default_family == AF_INET6;
+    } else if (ts->o.default_family) {
+        v6 = ts->o.default_family == AF_INET6;
     } else {
         v6 = r->client->sa.sa_family == AF_INET6;
     }
@@ -283,19 +281,19 @@ static void handle_allocate(struct req *r)
         }
         v6 = rv->v6;
     }
-    if ((v6 && !ts->has_relay6) || (!v6 && !ts->has_relay4)) {
+    if ((v6 && !ts->o.has_relay6) || (!v6 && !ts->o.has_relay4)) {
         reply_error(r, 440);
         return;
     }
-    if (ts->total_quota && (long)ts->nallocs >= ts->total_quota) {
+    if (ts->o.total_quota && (long)ts->nallocs >= ts->o.total_quota) {
         reply_error(r, 486);
         return;
     }
-    if (ts->user_quota) {
+    if (ts->o.user_quota) {
         long n = 0;
         for (struct alloc *x = ts->allocs; x; x = x->next)
             n += memcmp(x->user, r->user, 32) == 0;
-        if (n >= ts->user_quota) {
+        if (n >= ts->o.user_quota) {
             reply_error(r, 486);
             return;
         }
@@ -303,7 +301,8 @@ static void handle_allocate(struct req *r)
     int zero;
     uint32_t life = lifetime_for(ts, m, &zero);
     if (zero)
-        life = DEFAULT_LIFETIME < ts->max_lifetime ? DEFAULT_LIFETIME : ts->max_lifetime;
+        life = TURN_DEFAULT_LIFETIME < ts->o.max_lifetime ? TURN_DEFAULT_LIFETIME
+                                                          : ts->o.max_lifetime;
     int even = ep != NULL, reserve = ep && (ep->val[0] & 0x80);
     struct alloc *a =
         turn__alloc_new(ts, v6, even, reserve, rv, stun_find(m, STUN_A_DONT_FRAGMENT) != NULL);
@@ -311,13 +310,9 @@ static void handle_allocate(struct req *r)
         reply_error(r, 508);
         return;
     }
-    a->transport = r->transport;
-    a->lst = r->lst;
-    a->conn = r->conn;
-    a->client = *r->client;
+    a->client = *r->from;
     a->expires = now_ms(ts) + life * 1000ULL;
     memcpy(a->user, r->user, 32);
-    memcpy(a->key, r->key, 16);
     memcpy(a->alloc_tid, m->tid, STUN_TID_LEN);
     turn__alloc_link(a);
 
@@ -377,19 +372,20 @@ static void handle_refresh(struct req *r)
 
 /* Decodes a peer address and applies family and policy checks; answers
  * 400, 443 or 403 itself. */
-static int peer_check(struct req *r, struct alloc *a, const struct stun_attr *pa, union sa *peer)
+static int peer_check(struct req *r, struct alloc *a, const struct stun_attr *pa,
+                      union net_addr *peer)
 {
     struct sockaddr_storage ss;
     if (!pa || stun_get_xor_addr(r->m, pa, &ss) < 0) {
         reply_error(r, 400);
         return -1;
     }
-    sa_copy(peer, (struct sockaddr *)&ss);
+    net_addr_copy(peer, (struct sockaddr *)&ss);
     if (peer->sa.sa_family != a->relay_pub.sa.sa_family) {
         reply_error(r, 443);
         return -1;
     }
-    if (!turn_peer_allowed(&r->ts->policy, &peer->sa)) {
+    if (!turn_peer_allowed(&r->ts->o.policy, &peer->sa)) {
         r->ts->n_denied++;
         reply_error(r, 403);
         return -1;
@@ -404,7 +400,7 @@ static void handle_create_permission(struct req *r)
     struct alloc *a = alloc_for_request(r);
     if (!a)
         return;
-    union sa peers[MAX_PERMS];
+    union net_addr peers[TURN_MAX_PERMS];
     size_t n = 0;
     const struct stun_attr *pa = stun_find(r->m, STUN_A_XOR_PEER_ADDRESS);
     if (!pa) {
@@ -412,7 +408,7 @@ static void handle_create_permission(struct req *r)
         return;
     }
     for (; pa; pa = stun_find_next(r->m, STUN_A_XOR_PEER_ADDRESS, pa)) {
-        if (n == MAX_PERMS) {
+        if (n == TURN_MAX_PERMS) {
             reply_error(r, 508);
             return;
         }
@@ -421,16 +417,34 @@ static void handle_create_permission(struct req *r)
         n++;
     }
     uint64_t now = now_ms(r->ts);
-    /* All or nothing: count the new ones first. */
-    size_t fresh = 0;
+    /* All or nothing: count the slots the new peers need first. A peer
+     * listed twice needs one; a peer with an entry (live, or expired and
+     * not swept yet) is refreshed in place; expired entries of other peers
+     * are reusable room. */
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = turn__perm_find(a, &peers[i], 0) != NULL;
+        for (size_t j = 0; j < i && !seen; j++) {
+            size_t l1, l2;
+            const uint8_t *x = sa_ip(&peers[i], &l1), *y = sa_ip(&peers[j], &l2);
+            seen = peers[i].sa.sa_family == peers[j].sa.sa_family && memcmp(x, y, l1) == 0;
+        }
+        need += !seen;
+    }
+    /* Refresh the known ones first, so that expired slots reused for new
+     * peers are never the ones a listed peer still has. */
     for (size_t i = 0; i < n; i++)
-        fresh += turn__perm_find(a, &peers[i], 0) == NULL;
-    if (a->nperms + fresh > MAX_PERMS) {
+        if (turn__perm_find(a, &peers[i], 0))
+            turn__perm_set(a, &peers[i], now);
+    if (need > turn__perm_room(a, now)) {
         reply_error(r, 508);
         return;
     }
     for (size_t i = 0; i < n; i++)
-        turn__perm_set(a, &peers[i], now);
+        if (turn__perm_set(a, &peers[i], now) < 0) {
+            reply_error(r, 508); /* cannot happen: counted above */
+            return;
+        }
     struct stun_builder b;
     reply_start(r, &b, STUN_SUCCESS);
     reply_send(r, &b);
@@ -454,32 +468,34 @@ static void handle_channel_bind(struct req *r)
         reply_error(r, 400);
         return;
     }
-    union sa peer;
+    union net_addr peer;
     if (peer_check(r, a, stun_find(r->m, STUN_A_XOR_PEER_ADDRESS), &peer) < 0)
         return;
     uint64_t now = now_ms(r->ts);
     struct chan *by_num = turn__chan_by_num(a, num, now);
     struct chan *by_peer = turn__chan_by_peer(a, &peer, now);
-    if ((by_num && !sa_equal(&by_num->peer, &peer)) || (by_peer && by_peer->num != num)) {
+    if ((by_num && !net_addr_equal(&by_num->peer, &peer)) || (by_peer && by_peer->num != num)) {
         reply_error(r, 400);
         return;
     }
+    /* Check every refusal before changing anything. */
     struct chan *ch = by_num;
-    if (!ch) {
-        /* Reuse an expired slot before growing. */
-        for (size_t i = 0; i < a->nchans && !ch; i++)
-            if (a->chans[i].expires <= now)
-                ch = &a->chans[i];
-        if (!ch && a->nchans < MAX_CHANNELS)
-            ch = &a->chans[a->nchans++];
-    }
-    if (!ch || (!turn__perm_find(a, &peer, now) && a->nperms == MAX_PERMS)) {
+    int grow = 0;
+    for (size_t i = 0; i < a->nchans && !ch; i++)
+        if (a->chans[i].expires <= now)
+            ch = &a->chans[i]; /* reuse an expired slot before growing */
+    if (!ch && a->nchans < TURN_MAX_CHANNELS)
+        grow = 1;
+    int perm_ok = turn__perm_find(a, &peer, 0) != NULL || turn__perm_room(a, now) > 0;
+    if ((!ch && !grow) || !perm_ok) {
         reply_error(r, 508);
         return;
     }
+    if (grow)
+        ch = &a->chans[a->nchans++];
     ch->num = num;
     ch->peer = peer;
-    ch->expires = now + r->ts->channel_lifetime * 1000ULL;
+    ch->expires = now + r->ts->o.channel_lifetime * 1000ULL;
     turn__perm_set(a, &peer, now);
     struct stun_builder b;
     reply_start(r, &b, STUN_SUCCESS);
@@ -513,22 +529,22 @@ static int attr_known(uint16_t t)
 }
 
 /* One STUN message from a client. */
-void turn__request_handle(struct turn_server *ts, int transport, struct listener *lst,
-                          struct conn *conn, const union sa *client, const uint8_t *p, size_t n)
+static void request_handle(struct turn_server *ts, const struct net_endpoint *from,
+                           const uint8_t *p, size_t n)
 {
     struct stun_msg m;
     if (stun_parse(p, n, &m) < 0 || stun_check_fingerprint(&m) < 0)
         return; /* malformed: silently discarded (RFC 8489 section 6.3) */
-    struct req r = { .ts = ts, .transport = transport, .lst = lst, .conn = conn,
-                     .client = client, .m = &m, .fp = m.fp_off >= 0 };
+    struct req r = { .ts = ts, .from = from, .client = &from->addr, .m = &m,
+                     .fp = m.fp_off >= 0 };
     if (m.cls == STUN_INDICATION) {
-        if (m.method == TURN_SEND && !ts->stun_only)
+        if (m.method == TURN_SEND && !ts->o.stun_only)
             handle_send(&r);
         return;
     }
     if (m.cls != STUN_REQUEST)
         return;
-    if (m.method == STUN_BINDING ? ts->no_stun : ts->stun_only)
+    if (m.method == STUN_BINDING ? ts->o.no_stun : ts->o.stun_only)
         return;
     uint16_t unknown[16];
     size_t nu = 0;
@@ -552,4 +568,13 @@ void turn__request_handle(struct turn_server *ts, int transport, struct listener
     default: reply_error(&r, 400); break;
     }
     explicit_bzero(r.keybuf, sizeof r.keybuf);
+}
+
+void turn__dispatch(struct turn_server *ts, const struct net_endpoint *from, uint8_t *p,
+                    size_t n)
+{
+    if (stun_is_channeldata(p, n))
+        turn__alloc_channeldata(turn__alloc_find(ts, from), p, n);
+    else if (stun_is_stun(p, n))
+        request_handle(ts, from, p, n);
 }

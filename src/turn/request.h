@@ -15,9 +15,10 @@
 
 #include "turn/internal.h"
 
-/* Handles the STUN message p[n] that client sent over transport: lst for
- * UDP, conn for TCP and TLS. Malformed messages are silently discarded. */
-void turn__request_handle(struct turn_server *ts, int transport, struct listener *lst,
-                          struct conn *conn, const union sa *client, const uint8_t *p, size_t n);
+/* A message from a client (struct turn_io's on_message, wired by server.c):
+ * ChannelData goes to the client's allocation, STUN messages are handled
+ * here; anything else and malformed messages are silently discarded. */
+void turn__dispatch(struct turn_server *ts, const struct net_endpoint *from, uint8_t *p,
+                    size_t n);
 
 #endif

@@ -19,6 +19,10 @@
 #include <uv.h>
 
 #include "base/config.h"
+#include "net/conn.h"
+#include "net/metrics.h"
+
+struct tls_server;
 
 /* Where long-term keys come from (T9phone accounts). lookup_ha1 returns 0 and
  * the 16-byte key MD5(username:realm:password) (RFC 8489 section 9.2), or
@@ -31,19 +35,47 @@ struct turn_auth {
 
 struct turn_server;
 
-/* Reads the TURN keys of cfg (turn/config.h, plus `realm`), opens the
- * listeners and starts serving. auth may be NULL (REST credentials only);
- * it is copied. Returns 0, or a negative errno with a message in err (which
- * never names a client). */
+/* Reads the TURN keys of cfg (turn/config.h, plus `realm`), checks the
+ * file-descriptor budget (turn_fd_uses() plus a reserve, after raising the
+ * soft RLIMIT_NOFILE), opens the listeners and starts serving. auth may be
+ * NULL (REST credentials only); it is copied. TLS: with cert and pkey set
+ * (and no no-tls) the server loads its own credentials from them and
+ * reloads them in turn_server_reload_tls(). Returns 0, or a negative errno
+ * with a message in err (which never names a client). */
 int turn_server_start(uv_loop_t *loop, const config_t *cfg, const struct turn_auth *auth,
                       struct turn_server **out, char *err, size_t errlen);
+
+/* The same with TLS credentials owned by the caller (the process's one
+ * shared context, net/tls.h): tls is used, never freed or reloaded here,
+ * and must outlive the server; NULL means no TLS listener. cert and pkey
+ * are then not read. */
+int turn_server_start_tls(uv_loop_t *loop, const config_t *cfg, const struct turn_auth *auth,
+                          struct tls_server *tls, struct turn_server **out, char *err,
+                          size_t errlen);
 
 /* Closes every listener, allocation and connection; done(arg) is called once
  * all handles are closed and the server is freed. */
 void turn_server_stop(struct turn_server *ts, void (*done)(void *arg), void *arg);
 
 /* Re-reads cert and pkey; new TLS connections use them. Returns 0, -ENOENT
- * when TLS is not configured, or the load error (the old certificate stays). */
+ * when TLS is not configured or the credentials are the caller's (shared:
+ * the caller reloads them), or the load error (the old certificate stays). */
 int turn_server_reload_tls(struct turn_server *ts);
+
+/* Appends TURN's aggregate counters in Prometheus text (t9phone_turn_*):
+ * allocations, relayed packets and bytes, drops and refusals by cause,
+ * authentication failures, and the connection layer's counters. */
+void turn_server_metrics(const struct turn_server *ts, struct metrics_out *m);
+
+/* The file descriptors TURN may hold at most, for net_fd_budget(): its
+ * stream connection cap (turn-max-connections) and its relay sockets (the
+ * port range, or twice total-quota when that is smaller, as EVEN-PORT
+ * reservations hold a second socket). Fills up to max entries of uses and
+ * returns how many (2). */
+size_t turn_fd_uses(const config_t *cfg, struct net_fd_use *uses, size_t max);
+
+/* Descriptors kept aside beyond the caps by turn_server_start()'s own
+ * check: listeners, the database, log, TLS files, libuv's internals. */
+#define TURN_FD_RESERVE 64
 
 #endif

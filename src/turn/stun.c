@@ -9,26 +9,8 @@
 
 #include <bearssl.h>
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
+#include "base/bytes.h"
+#include "crypto/hash.h"
 
 /* Table-driven CRC-32 (reflected polynomial 0xEDB88320, as zlib), for
  * FINGERPRINT. BearSSL has none; a constant table keeps the codec free of
@@ -95,7 +77,7 @@ uint16_t stun_type(uint16_t method, uint8_t cls)
 
 int stun_is_stun(const uint8_t *buf, size_t len)
 {
-    return len >= STUN_HEADER_LEN && (buf[0] & 0xC0) == 0 && rd32(buf + 4) == STUN_MAGIC;
+    return len >= STUN_HEADER_LEN && (buf[0] & 0xC0) == 0 && bytes_rd32be(buf + 4) == STUN_MAGIC;
 }
 
 int stun_is_channeldata(const uint8_t *buf, size_t len)
@@ -108,10 +90,10 @@ int stun_parse_channeldata(const uint8_t *buf, size_t len, uint16_t *chan, const
 {
     if (!stun_is_channeldata(buf, len))
         return -EBADMSG;
-    size_t n = rd16(buf + 2);
+    size_t n = bytes_rd16be(buf + 2);
     if (4 + n > len)
         return -EBADMSG;
-    *chan = rd16(buf);
+    *chan = bytes_rd16be(buf);
     *data = buf + 4;
     *dlen = n;
     return 0;
@@ -121,7 +103,7 @@ long stun_frame_len(const uint8_t *buf, size_t avail)
 {
     if (avail < 4)
         return 0;
-    size_t n = rd16(buf + 2);
+    size_t n = bytes_rd16be(buf + 2);
     switch (buf[0] & 0xC0) {
     case 0x00:
         if (n % 4 != 0)
@@ -136,13 +118,13 @@ long stun_frame_len(const uint8_t *buf, size_t avail)
 
 int stun_parse(const uint8_t *buf, size_t len, struct stun_msg *m)
 {
-    if (len < STUN_HEADER_LEN || (buf[0] & 0xC0) != 0 || rd32(buf + 4) != STUN_MAGIC)
+    if (len < STUN_HEADER_LEN || (buf[0] & 0xC0) != 0 || bytes_rd32be(buf + 4) != STUN_MAGIC)
         return -EBADMSG;
-    size_t blen = rd16(buf + 2);
+    size_t blen = bytes_rd16be(buf + 2);
     if (blen % 4 != 0 || STUN_HEADER_LEN + blen != len)
         return -EBADMSG;
 
-    uint16_t t = rd16(buf);
+    uint16_t t = bytes_rd16be(buf);
     m->buf = buf;
     m->len = len;
     m->method = (uint16_t)((t & 0x000F) | ((t & 0x00E0) >> 1) | ((t & 0x3E00) >> 2));
@@ -155,8 +137,8 @@ int stun_parse(const uint8_t *buf, size_t len, struct stun_msg *m)
     while (off < len) {
         if (len - off < 4)
             return -EBADMSG;
-        uint16_t type = rd16(buf + off);
-        size_t alen = rd16(buf + off + 2);
+        uint16_t type = bytes_rd16be(buf + off);
+        size_t alen = bytes_rd16be(buf + off + 2);
         size_t padded = (alen + 3) & ~(size_t)3;
         if (padded > len - off - 4)
             return -EBADMSG;
@@ -225,7 +207,7 @@ static int get_addr(const struct stun_attr *a, const uint8_t *xmask, struct sock
     memset(out, 0, sizeof *out);
     if (a->len < 4)
         return -EBADMSG;
-    uint16_t port = rd16(a->val + 2);
+    uint16_t port = bytes_rd16be(a->val + 2);
     if (xmask)
         port ^= (uint16_t)(STUN_MAGIC >> 16);
     switch (a->val[1]) {
@@ -260,7 +242,7 @@ int stun_get_xor_addr(const struct stun_msg *m, const struct stun_attr *a,
                       struct sockaddr_storage *out)
 {
     uint8_t mask[16];
-    wr32(mask, STUN_MAGIC);
+    bytes_wr32be(mask, STUN_MAGIC);
     memcpy(mask + 4, m->tid, STUN_TID_LEN);
     return get_addr(a, mask, out);
 }
@@ -274,7 +256,7 @@ int stun_get_u32(const struct stun_attr *a, uint32_t *out)
 {
     if (a->len != 4)
         return -EBADMSG;
-    *out = rd32(a->val);
+    *out = bytes_rd32be(a->val);
     return 0;
 }
 
@@ -297,7 +279,7 @@ int stun_check_fingerprint(const struct stun_msg *m)
         return 0;
     /* FINGERPRINT is last, so the header length already covers it. */
     uint32_t crc = stun_crc32(m->buf, (size_t)m->fp_off) ^ STUN_FINGERPRINT_XOR;
-    return crc == rd32(m->buf + m->fp_off + 4) ? 1 : -EBADMSG;
+    return crc == bytes_rd32be(m->buf + m->fp_off + 4) ? 1 : -EBADMSG;
 }
 
 /* HMAC over the message up to the attribute at off, with the header length
@@ -309,20 +291,15 @@ static void mac_upto(const br_hash_class *h, const uint8_t *buf, size_t off, siz
     br_hmac_context hc;
     uint8_t hdr[STUN_HEADER_LEN];
     memcpy(hdr, buf, sizeof hdr);
-    wr16(hdr + 2, (uint16_t)(off + 4 + alen - STUN_HEADER_LEN));
+    bytes_wr16be(hdr + 2, (uint16_t)(off + 4 + alen - STUN_HEADER_LEN));
     br_hmac_key_init(&kc, h, key, keylen);
     br_hmac_init(&hc, &kc, 0);
     br_hmac_update(&hc, hdr, sizeof hdr);
     br_hmac_update(&hc, buf + STUN_HEADER_LEN, off - STUN_HEADER_LEN);
     br_hmac_out(&hc, out);
-}
-
-static int ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= a[i] ^ b[i];
-    return d == 0;
+    /* Both contexts hold key-derived state (the padded key's hash). */
+    explicit_bzero(&kc, sizeof kc);
+    explicit_bzero(&hc, sizeof hc);
 }
 
 int stun_check_integrity(const struct stun_msg *m, const uint8_t *key, size_t keylen)
@@ -331,24 +308,28 @@ int stun_check_integrity(const struct stun_msg *m, const uint8_t *key, size_t ke
         return -ENOENT;
     uint8_t mac[20];
     mac_upto(&br_sha1_vtable, m->buf, (size_t)m->mi_off, 20, key, keylen, mac);
-    return ct_equal(mac, m->buf + m->mi_off + 4, 20) ? 0 : -EACCES;
+    int ok = crypto_ct_equal(mac, m->buf + m->mi_off + 4, 20);
+    explicit_bzero(mac, sizeof mac);
+    return ok ? 0 : -EACCES;
 }
 
 int stun_check_integrity_sha256(const struct stun_msg *m, const uint8_t *key, size_t keylen)
 {
     if (m->mi256_off < 0)
         return -ENOENT;
-    size_t n = rd16(m->buf + m->mi256_off + 2);
+    size_t n = bytes_rd16be(m->buf + m->mi256_off + 2);
     uint8_t mac[32];
     mac_upto(&br_sha256_vtable, m->buf, (size_t)m->mi256_off, n, key, keylen, mac);
-    return ct_equal(mac, m->buf + m->mi256_off + 4, n) ? 0 : -EACCES;
+    int ok = crypto_ct_equal(mac, m->buf + m->mi256_off + 4, n);
+    explicit_bzero(mac, sizeof mac);
+    return ok ? 0 : -EACCES;
 }
 
 /* ----------------------------------------------------------------- builder */
 
 static void set_len(struct stun_builder *b)
 {
-    wr16(b->buf + 2, (uint16_t)(b->len - STUN_HEADER_LEN));
+    bytes_wr16be(b->buf + 2, (uint16_t)(b->len - STUN_HEADER_LEN));
 }
 
 void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t method,
@@ -362,9 +343,9 @@ void stun_build_init(struct stun_builder *b, uint8_t *buf, size_t cap, uint16_t 
         b->err = -ENOSPC;
         return;
     }
-    wr16(buf, stun_type(method, cls));
-    wr16(buf + 2, 0);
-    wr32(buf + 4, STUN_MAGIC);
+    bytes_wr16be(buf, stun_type(method, cls));
+    bytes_wr16be(buf + 2, 0);
+    bytes_wr32be(buf + 4, STUN_MAGIC);
     memcpy(buf + 8, tid, STUN_TID_LEN);
     b->len = STUN_HEADER_LEN;
 }
@@ -381,8 +362,8 @@ static uint8_t *reserve(struct stun_builder *b, uint16_t type, size_t len)
         return NULL;
     }
     uint8_t *p = b->buf + b->len;
-    wr16(p, type);
-    wr16(p + 2, (uint16_t)len);
+    bytes_wr16be(p, type);
+    bytes_wr16be(p + 2, (uint16_t)len);
     memset(p + 4 + len, 0, padded - len);
     b->len += 4 + padded;
     set_len(b);
@@ -400,7 +381,7 @@ void stun_put_u32(struct stun_builder *b, uint16_t type, uint32_t v)
 {
     uint8_t *p = reserve(b, type, 4);
     if (p)
-        wr32(p, v);
+        bytes_wr32be(p, v);
 }
 
 void stun_put_xor_addr(struct stun_builder *b, uint16_t type, const struct sockaddr *sa)
@@ -408,7 +389,7 @@ void stun_put_xor_addr(struct stun_builder *b, uint16_t type, const struct socka
     if (b->err)
         return;
     uint8_t mask[16];
-    wr32(mask, STUN_MAGIC);
+    bytes_wr32be(mask, STUN_MAGIC);
     memcpy(mask + 4, b->buf + 8, STUN_TID_LEN);
     const uint8_t *addr;
     size_t alen;
@@ -435,7 +416,7 @@ void stun_put_xor_addr(struct stun_builder *b, uint16_t type, const struct socka
         return;
     p[0] = 0;
     p[1] = fam;
-    wr16(p + 2, port ^ (uint16_t)(STUN_MAGIC >> 16));
+    bytes_wr16be(p + 2, port ^ (uint16_t)(STUN_MAGIC >> 16));
     for (size_t i = 0; i < alen; i++)
         p[4 + i] = addr[i] ^ mask[i];
 }
@@ -465,7 +446,7 @@ void stun_put_unknown(struct stun_builder *b, const uint16_t *types, size_t n)
     if (!p)
         return;
     for (size_t i = 0; i < n; i++)
-        wr16(p + 2 * i, types[i]);
+        bytes_wr16be(p + 2 * i, types[i]);
 }
 
 static void put_mac(struct stun_builder *b, uint16_t type, const br_hash_class *h, size_t n,
@@ -495,7 +476,7 @@ void stun_put_fingerprint(struct stun_builder *b)
     size_t off = b->len;
     uint8_t *p = reserve(b, STUN_A_FINGERPRINT, 4);
     if (p)
-        wr32(p, stun_crc32(b->buf, off) ^ STUN_FINGERPRINT_XOR);
+        bytes_wr32be(p, stun_crc32(b->buf, off) ^ STUN_FINGERPRINT_XOR);
 }
 
 long stun_build_end(const struct stun_builder *b)

@@ -1,10 +1,12 @@
 /*
  * turn/transport.h - the TURN server's client transports (internal to
- * turn/, see turn/internal.h): UDP, TCP and TLS listeners, stream
- * connections with their framing, and sending to a client.
+ * turn/, see turn/internal.h): the bottom of src/turn/.
  *
- * A connection has a fixed read buffer of CONN_RBUF bytes, so the largest
- * frame accepted over a stream is that big; anything larger closes it.
+ * UDP, TCP and TLS listeners on every listening address through one
+ * net/conn.h connection set, with STUN framing (stun_frame_len()) for
+ * streams, the caps and deadlines of ts->o.conn, and bounded output.
+ * Messages go up through ts->io.on_message, closed connections through
+ * ts->io.on_gone; nothing here knows allocations or STUN methods.
  */
 #ifndef T9_TURN_TRANSPORT_H
 #define T9_TURN_TRANSPORT_H
@@ -12,49 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/stream_out.h"
 #include "turn/internal.h"
 
-struct listener {
-    struct turn_server *ts;
-    int kind;
-    union {
-        uv_udp_t udp;
-        uv_tcp_t tcp;
-    } h;
-};
+/* Creates the connection set (counted as one handle of ts) and opens the
+ * listeners ts->o asks for: UDP and TCP on listen_port, TLS on tls_port
+ * when ts->tls is set. Counts them in *nudp, *ntcp, *ntls. Returns 0, or a
+ * negative errno with a message in err (the set is closed by
+ * turn__transport_stop()). */
+int turn__transport_start(struct turn_server *ts, size_t *nudp, size_t *ntcp, size_t *ntls,
+                          char *err, size_t errlen);
 
-struct conn {
-    struct turn_server *ts;
-    uv_tcp_t tcp;
-    int tls_mode;
-    struct tls_conn *tls;
-    struct stream_out out; /* plain TCP only */
-    union sa peer;
-    struct alloc *alloc;
-    uint64_t last_rx;
-    size_t rlen;
-    int closing;
-    struct conn *prev, *next;
-    uint8_t rbuf[CONN_RBUF];
-};
+/* Closes every listener and connection (io.on_gone for each connection);
+ * the set's handle is released once everything is closed. */
+void turn__transport_stop(struct turn_server *ts);
 
-/* Opens the next listener of ts->listeners: kind (TR_UDP, TR_TCP or TR_TLS)
- * on ip and port. Returns 0, or a negative errno with a message in err (the
- * handle is counted and left for turn_server_stop() to close). */
-int turn__transport_listen(struct turn_server *ts, int kind, const union sa *ip, int port,
-                           char *err, size_t errlen);
-
-/* Sends to a client over the transport the request or allocation uses:
- * lst and to for UDP, conn for TCP and TLS. Returns 0 or a negative errno. */
-int turn__transport_send(struct turn_server *ts, int transport, struct listener *lst,
-                         struct conn *conn, const union sa *to, const uint8_t *p, size_t n);
-
-/* Closes a connection and its allocation; the memory goes when the handle
- * is closed. */
-void turn__conn_close(struct conn *c);
-
-/* Closes connections idle for CONN_IDLE_MS without an allocation. */
-void turn__conn_sweep(struct turn_server *ts, uint64_t now);
+/* Sends to a client over the transport it used. Returns 0 or a negative
+ * errno (see net_conn_send(), net_udp_send()). */
+static inline int turn__client_send(const struct net_endpoint *to, const uint8_t *p, size_t n)
+{
+    return net_endpoint_send(to, p, n);
+}
 
 #endif

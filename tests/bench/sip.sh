@@ -10,7 +10,8 @@
 #
 # For each server and each rate (REGISTER transactions per second, each one a
 # 401 challenge and an authenticated REGISTER, so two requests): whether the
-# run was clean (sipp: every call succeeded, no retransmission), and the
+# run was clean (sipp: every call succeeded; its retransmissions after 500 ms
+# are shown beside), and the
 # server's CPU seconds (user + system of every process of the server, from
 # /proc/PID/stat) per 1000 authenticated REGISTERs. Then the memory of
 # SIP_BENCH_BINDINGS bindings: the growth of the server's proportional set
@@ -80,7 +81,7 @@ mkuser() { # i -> "user password" (bcrypt cost 12 makes this the slow part)
     nick=bench$(printf '%s' "$1" | tr 0-9 a-j)x
     echo "correct horse battery staple" | "$bin" user add --email "b$1@example.org" \
         --nickname "$nick" --data-dir="$data" >/dev/null 2>&1
-    kv=$("$bin" user sip "b$1@example.org" --data-dir="$data" 2>/dev/null)
+    kv=$("$bin" user sip "b$1@example.org" --show-password --data-dir="$data" 2>/dev/null)
     echo "$(sed -n 's/^sip-username=//p' <<<"$kv") $(sed -n 's/^sip-password=//p' <<<"$kv")"
 }
 export -f mkuser
@@ -220,7 +221,7 @@ run_sipp() {
         { print $col["SuccessfulCall(C)"] }')
     rm -f "$work/stat.csv"
     local clean=clean
-    [ "$st" -eq 0 ] && [ "${failed:-1}" -eq 0 ] && [ "${retr:-1}" -eq 0 ] || clean=failed
+    [ "$st" -eq 0 ] && [ "${failed:-1}" -eq 0 ] || clean=failed
     awk -v c0="$c0" -v c1="$c1" -v ok="${ok:-0}" -v cl="$clean" -v f="${failed:-?}" \
         -v r="${retr:-?}" 'BEGIN {
             printf "%s %.3f %d %s %s\n", cl, ok ? (c1 - c0) * 1000 / ok : 0, ok, f, r }'

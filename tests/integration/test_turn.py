@@ -255,7 +255,7 @@ def test_uclient_t9phone_user_credentials(t9server, peer):
     r = srv.cli("user", "add", "--email", "turn@example.org", "--nickname", "turner",
                 input="correct horse battery staple\n")
     assert r.returncode == 0, r.stderr
-    r = srv.cli("user", "sip", "turn@example.org")
+    r = srv.cli("user", "sip", "turn@example.org", "--show-password")
     assert r.returncode == 0, r.stderr
     kv = dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
     user, pw = kv["sip-username"], kv["sip-password"]
@@ -651,12 +651,19 @@ def test_relay_paths_and_expiry(t9server):
         v = a[0x0016][0]
         relay = (socket.inet_ntoa(bytes(x ^ y for x, y in zip(v[4:8], struct.pack("!I", MAGIC)))),
                  struct.unpack("!H", v[2:4])[0] ^ (MAGIC >> 16))
-        # Without a permission the peer's datagram is dropped.
-        peer.sendto(b"early", relay)
+        # A peer without a permission is dropped. It sends from another address
+        # (127.0.0.2) than the permitted one, before and after the permission exists,
+        # so the check does not depend on whether the server reads its datagram before
+        # or after the CreatePermission (two sockets' events come in no fixed order).
+        stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        stranger.bind(("127.0.0.2", 0))
+        stranger.sendto(b"early", relay)
         tid = os.urandom(12)
         _, cls, _, a = c.authed(8, [(0x0012, xor_addr(pip, pport, tid))], user, key, nonce,
                                 tid=tid)
         assert cls == 2
+        stranger.sendto(b"stranger", relay)
+        stranger.close()
         # Send indication -> peer.
         tid = os.urandom(12)
         c.s.sendto(build(6, 1, [(0x0012, xor_addr(pip, pport, tid)), (0x0013, b"hello")],

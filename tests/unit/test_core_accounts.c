@@ -3,6 +3,7 @@
  * password and nickname changes, active group, deletion.
  */
 #include "test_core_util.h"
+#include "core/mem.h"
 
 #include <errno.h>
 
@@ -258,13 +259,13 @@ TEST(core_accounts_lockout)
     for (int i = 1; i < CORE_LOGIN_MAX_FAILS; i++)
         ASSERT_EQ(core_accounts_login(st, &tc_cfg, e, "wrong password", 14, TC_NOW, &who),
                   CORE_E_BAD_LOGIN);
-    /* The 5th failure locks for 15 minutes. */
+    /* The 5th failure locks this source out for 15 minutes. */
     ASSERT_EQ(core_accounts_login(st, &tc_cfg, e, "wrong password", 14, TC_NOW, &who),
               CORE_E_LOCKED);
     struct core_user u;
     ASSERT_EQ(core_accounts_get(st, uid, &u), 0);
     ASSERT_EQ(u.failed_logins, CORE_LOGIN_MAX_FAILS);
-    ASSERT_EQ(u.locked_until, TC_NOW + CORE_LOCKOUT_SECS);
+    ASSERT_EQ(u.locked_until, 0); /* the lockout is in memory, per source */
     /* While locked, even the right password is refused, and nothing counts. */
     ASSERT_EQ(core_accounts_login(st, &tc_cfg, e, TC_PW, strlen(TC_PW),
                                   TC_NOW + CORE_LOCKOUT_SECS - 1, &who), CORE_E_LOCKED);
@@ -273,18 +274,95 @@ TEST(core_accounts_lockout)
               CORE_E_LOCKED);
     ASSERT_EQ(core_accounts_get(st, uid, &u), 0);
     ASSERT_EQ(u.failed_logins, CORE_LOGIN_MAX_FAILS);
-    /* After the lockout, one more wrong password locks again at once... */
+    /* After the lockout, one more wrong password does not lock again at
+     * once: the count started from zero... */
     int64_t later = TC_NOW + CORE_LOCKOUT_SECS;
     ASSERT_EQ(core_accounts_login(st, &tc_cfg, e, "wrong password", 14, later, &who),
-              CORE_E_LOCKED);
-    ASSERT_EQ(core_accounts_get(st, uid, &u), 0);
-    ASSERT_EQ(u.locked_until, later + CORE_LOCKOUT_SECS);
-    /* ...and the right one, once it ends, clears everything. */
-    later += CORE_LOCKOUT_SECS;
+              CORE_E_BAD_LOGIN);
+    /* ...and the right one clears everything. */
     ASSERT_EQ(core_accounts_login(st, &tc_cfg, e, TC_PW, strlen(TC_PW), later, &who), 0);
     ASSERT_EQ(core_accounts_get(st, uid, &u), 0);
     ASSERT_EQ(u.failed_logins, 0);
     ASSERT_EQ(u.locked_until, 0);
+    store_close(st);
+}
+
+/* "The lockout must not reveal that an account exists": from one source,
+ * a real email and an unknown one get the same answers, attempt by
+ * attempt, and the right password changes nothing while locked. */
+TEST(core_accounts_lockout_answers_unknown_emails_the_same)
+{
+    struct store *st = tc_open();
+    tc_user(st, "marina@example.org", "marina");
+    int64_t who;
+    static const char src[] = { 127, 0, 0, 1 };
+    int known[8], unknown[8];
+    for (int i = 0; i < 8; i++) {
+        struct core_login lg;
+        const char *pw = i == 6 ? TC_PW : "wrong password";
+        ASSERT_EQ(core_accounts_login_begin_from(st, &tc_cfg, "marina@example.org", src,
+                                                 sizeof src, &lg), 0);
+        known[i] = core_accounts_login_finish(
+            st, &lg, core_accounts_verify_password(pw, strlen(pw), lg.hash), TC_NOW, &who);
+        ASSERT_EQ(core_accounts_login_begin_from(st, &tc_cfg, "nobody@example.org", src,
+                                                 sizeof src, &lg), 0);
+        unknown[i] = core_accounts_login_finish(
+            st, &lg, core_accounts_verify_password(pw, strlen(pw), lg.hash), TC_NOW, &who);
+        ASSERT_EQ(known[i], unknown[i]);
+        ASSERT_EQ(known[i], i < CORE_LOGIN_MAX_FAILS - 1 ? CORE_E_BAD_LOGIN : CORE_E_LOCKED);
+    }
+    /* The rows hold no lockout end that an unknown email would lack. */
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users WHERE locked_until IS NOT NULL"), 0);
+    store_close(st);
+}
+
+/* "Nobody can lock an owner out for good by typing the email": a stranger
+ * locks only their own source; the owner, elsewhere, logs in. */
+TEST(core_accounts_lockout_is_per_source)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "marina@example.org", "marina"), who;
+    static const char stranger[] = "198.51.100.7", owner[] = "203.0.113.9";
+    struct core_login lg;
+    for (int round = 0; round < 3; round++) {
+        int64_t t = TC_NOW + round * CORE_LOCKOUT_SECS;
+        for (int i = 0; i < CORE_LOGIN_MAX_FAILS + 2; i++) {
+            ASSERT_EQ(core_accounts_login_begin_from(st, &tc_cfg, "marina@example.org",
+                                                     stranger, strlen(stranger), &lg), 0);
+            core_accounts_login_finish(st, &lg, -EACCES, t, &who);
+        }
+        ASSERT_EQ(core_accounts_login_begin_from(st, &tc_cfg, "marina@example.org", stranger,
+                                                 strlen(stranger), &lg), 0);
+        ASSERT_EQ(core_accounts_login_finish(st, &lg, 0, t, &who), CORE_E_LOCKED);
+        ASSERT_EQ(core_accounts_login_begin_from(st, &tc_cfg, "marina@example.org", owner,
+                                                 strlen(owner), &lg), 0);
+        ASSERT_EQ(core_accounts_login_finish(
+                      st, &lg, core_accounts_verify_password(TC_PW, strlen(TC_PW), lg.hash),
+                      t, &who), 0);
+        ASSERT_EQ(who, uid);
+    }
+    /* The sources are never stored: only a keyed hash, in memory. */
+    ASSERT_EQ(store_checkpoint(st), 0);
+    ASSERT(!tc_file_contains(tc_path("t.db"), stranger));
+    ASSERT(!tc_file_contains(tc_path("t.db"), owner));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), stranger));
+    store_close(st);
+}
+
+/* The guard's table is bounded: far more pairs than slots fit. */
+TEST(core_accounts_lockout_table_stays_bounded)
+{
+    struct store *st = tc_open();
+    int64_t who;
+    struct core_login lg;
+    char src[32];
+    for (int i = 0; i < CORE_GUARD_SLOTS + 100; i++) {
+        snprintf(src, sizeof src, "src-%d", i);
+        ASSERT_EQ(core_accounts_login_begin_from(st, &tc_cfg, "nobody@example.org", src,
+                                                 strlen(src), &lg), 0);
+        ASSERT_EQ(core_accounts_login_finish(st, &lg, -EACCES, TC_NOW + i, &who),
+                  CORE_E_BAD_LOGIN);
+    }
     store_close(st);
 }
 
@@ -315,7 +393,7 @@ TEST(core_accounts_login_split_sees_password_change)
     int v = core_accounts_verify_password(TC_PW, strlen(TC_PW), lg.hash);
     ASSERT_EQ(v, 0);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "a new password", 14, NULL), 0);
+                                            "a new password", 14, NULL, TC_NOW), 0);
     ASSERT_EQ(core_accounts_login_finish(st, &lg, v, TC_NOW, &who), CORE_E_BAD_LOGIN);
     /* And a deleted account cannot finish either. */
     ASSERT_EQ(core_accounts_login_begin(st, &tc_cfg, "marina@example.org", &lg), 0);
@@ -374,8 +452,14 @@ TEST(core_accounts_password_reset_expires)
     ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
     ASSERT_EQ(core_accounts_reset_begin(st, tok, "a new password", 14,
                                         TC_NOW + CORE_RESET_TTL, &who), CORE_E_EXPIRED);
+    /* Seen expired, the token's row went at once. */
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens"), 0);
+    ASSERT_EQ(core_accounts_reset_password(st, &tc_cfg, tok, "a new password", 14,
+                                           TC_NOW + CORE_RESET_TTL, &who), -ENOENT);
+    ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
     ASSERT_EQ(core_accounts_reset_password(st, &tc_cfg, tok, "a new password", 14,
                                            TC_NOW + CORE_RESET_TTL, &who), CORE_E_EXPIRED);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens"), 0);
     /* A new request replaces the old token. */
     ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok), 0);
     ASSERT_EQ(core_accounts_request_reset(st, "marina@example.org", TC_NOW, &who, tok2), 0);
@@ -394,11 +478,12 @@ TEST(core_accounts_password_change_keeps_own_session)
     ASSERT_EQ(core_sessions_create(st, uid, TC_NOW, s1, csrf), 0);
     ASSERT_EQ(core_sessions_create(st, uid, TC_NOW, s2, csrf), 0);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
-                                            "a new password", 14, s1), CORE_E_BAD_LOGIN);
+                                            "a new password", 14, s1, TC_NOW), CORE_E_BAD_LOGIN);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "marina@example.org", 18, s1), CORE_E_BAD_PASSWORD);
+                                            "marina@example.org", 18, s1, TC_NOW),
+              CORE_E_BAD_PASSWORD);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "a new password", 14, s1), 0);
+                                            "a new password", 14, s1, TC_NOW), 0);
     /* The caller's session stays, the others end. */
     ASSERT_EQ(core_sessions_lookup(st, s1, TC_NOW, &who, NULL), 0);
     ASSERT_EQ(core_sessions_lookup(st, s2, TC_NOW, &who, NULL), -ENOENT);
@@ -598,5 +683,34 @@ TEST(core_accounts_delete_leaves_no_trace)
     int64_t who;
     ASSERT_EQ(core_accounts_login(st, &tc_cfg, "other@example.org", TC_PW, strlen(TC_PW),
                                   TC_NOW, &who), 0);
+    store_close(st);
+}
+
+TEST(core_accounts_wrong_current_password_counts_toward_lockout)
+{
+    struct store *st = tc_open();
+    int64_t uid = tc_user(st, "marina@example.org", "marina"), who;
+    for (int i = 1; i < CORE_LOGIN_MAX_FAILS; i++) {
+        ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
+                                                "a new password", 14, NULL, TC_NOW),
+                  CORE_E_BAD_LOGIN);
+        ASSERT_EQ(tc_int(st, "SELECT failed_logins FROM users"), i);
+    }
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
+                                            "a new password", 14, NULL, TC_NOW),
+              CORE_E_LOCKED);
+    /* Locked: the right current password does not get through either,
+     * and neither does a login. */
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
+                                            "a new password", 14, NULL, TC_NOW + 1),
+              CORE_E_LOCKED);
+    ASSERT_EQ(core_accounts_login(st, &tc_cfg, "marina@example.org", TC_PW, strlen(TC_PW),
+                                  TC_NOW + 1, &who), CORE_E_LOCKED);
+    /* After the lockout the right one works and clears the count. */
+    ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
+                                            "a new password", 14, NULL,
+                                            TC_NOW + CORE_LOCKOUT_SECS),
+              0);
+    ASSERT_EQ(tc_int(st, "SELECT failed_logins FROM users"), 0);
     store_close(st);
 }

@@ -114,9 +114,11 @@ TEST(core_cli_user_unlock_and_sip)
 {
     struct store *st = tc_open();
     int64_t uid = tc_user(st, "marina@example.org", "marina"), who;
+    /* Wrong current passwords in a password change lock the account row. */
     for (int i = 0; i < CORE_LOGIN_MAX_FAILS; i++)
-        core_accounts_login(st, &tc_cfg, "marina@example.org", "wrong password", 14,
-                            time(NULL), &who);
+        core_accounts_change_password(st, &tc_cfg, uid, "wrong password", 14,
+                                      "a new password", 14, NULL, time(NULL));
+    (void)who;
     struct run r = cli(st, tc_key, NULL, "user", "list", NULL);
     ASSERT(strstr(r.out, "\tlocked\n"));
     r = cli(st, tc_key, NULL, "user", "unlock", "marina@example.org", NULL);
@@ -125,24 +127,36 @@ TEST(core_cli_user_unlock_and_sip)
     ASSERT(strstr(r.out, "\tok\n"));
     r = cli(st, tc_key, NULL, "user", "unlock", "nobody@example.org", NULL);
     ASSERT_EQ(r.status, 1);
-    /* sip: the decrypted credentials, whose HA1 is what the registrar uses. */
-    r = cli(st, tc_key, NULL, "user", "sip", "marina@example.org", NULL);
-    ASSERT_EQ(r.status, 0);
+    /* sip: the username; the password only with --show-password, and the
+     * operator is told why either way. */
     char user[CORE_SIP_USER_SIZE], pass[CORE_SIP_PASS_SIZE];
     ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, user, pass), 0);
     char want[256];
+    r = cli(st, tc_key, NULL, "user", "sip", "marina@example.org", NULL);
+    ASSERT_EQ(r.status, 0);
+    snprintf(want, sizeof want, "sip-username=%s\n", user);
+    ASSERT_STR_EQ(r.out, want);
+    ASSERT(strstr(r.err, "--show-password"));
+    ASSERT(!strstr(r.out, pass) && !strstr(r.err, pass));
+    r = cli(st, tc_key, NULL, "user", "sip", "marina@example.org", "--show-password", NULL);
+    ASSERT_EQ(r.status, 0);
     snprintf(want, sizeof want, "sip-username=%s\nsip-password=%s\n", user, pass);
     ASSERT_STR_EQ(r.out, want);
+    ASSERT(strstr(r.err, "because --show-password was given"));
+    r = cli(st, tc_key, NULL, "user", "list", "--show-password", NULL);
+    ASSERT_EQ(r.status, 2);
     uint8_t ha1[16], mine[16];
     crypto_ha1(user, "t9phone.test", pass, strlen(pass), mine);
+    int changed;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, user, ha1), 0);
     ASSERT_MEM_EQ(ha1, mine, 16);
     /* A wrong key is an internal error, never garbage. */
     uint8_t wrong[32] = { 0 };
-    r = cli(st, wrong, NULL, "user", "sip", "marina@example.org", NULL);
+    r = cli(st, wrong, NULL, "user", "sip", "marina@example.org", "--show-password", NULL);
     ASSERT_EQ(r.status, 3);
     ASSERT_STR_EQ(r.out, "");
-    r = cli(st, NULL, NULL, "user", "sip", "marina@example.org", NULL);
+    r = cli(st, NULL, NULL, "user", "sip", "marina@example.org", "--show-password", NULL);
     ASSERT_EQ(r.status, 3);
     r = cli(st, tc_key, NULL, "user", "sip", "nobody@example.org", NULL);
     ASSERT_EQ(r.status, 1);
@@ -236,5 +250,52 @@ TEST(core_cli_usage_errors)
     ASSERT_EQ(cli_admin_option("--emails"), 0);
     ASSERT_EQ(cli_admin_option("--data-dir=x"), 0);
     ASSERT_EQ(cli_admin_option("--cap"), 1);
+    store_close(st);
+}
+
+TEST(core_cli_user_unverified_lists_the_accounts_and_their_end)
+{
+    struct store *st = tc_open();
+    tc_user(st, "verified@example.org", "verifd");
+    int64_t uid;
+    char vtok[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "typo@example.org", "typoed", TC_PW,
+                                   strlen(TC_PW), 0, 86400, &uid, vtok), 0);
+    struct run r = cli(st, tc_key, NULL, "user", "unverified", NULL);
+    ASSERT_EQ(r.status, 0);
+    /* Created on 2 January; the link expires on the 3rd; the grace ends on the 10th. */
+    ASSERT_STR_EQ(r.out, "typo@example.org\ttypoed\t1970-01-02T00:00:00Z\t1970-01-10T00:00:00Z\n");
+    r = cli(st, tc_key, NULL, "user", "unverified", "extra", NULL);
+    ASSERT_EQ(r.status, 2);
+    store_close(st);
+}
+
+/* "The CLI reads a password with its real length": a NUL inside is
+ * refused, never a silent cut to the bytes before it (which here would
+ * pass the policy on their own). */
+TEST(core_cli_password_with_a_nul_is_refused_not_cut)
+{
+    struct store *st = tc_open();
+    static const char pw[] = "correct horse\0battery staple\n";
+    FILE *in = tmpfile(), *out = tmpfile(), *err = tmpfile();
+    ASSERT(in && out && err);
+    ASSERT_EQ(fwrite(pw, 1, sizeof pw - 1, in), sizeof pw - 1);
+    rewind(in);
+    struct cli_env env = { "t9phone.test", tc_key, 4, in, out, err };
+    char *argv[] = { "user", "add", "--email", "marina@example.org", "--nickname", "marina" };
+    ASSERT_EQ(cli_admin_main(st, &env, 6, argv), CLI_REFUSED);
+    char e[512];
+    fclose(in);
+    fclose(out);
+    slurp(err, e, sizeof e);
+    ASSERT(strstr(e, "NUL"));
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 0);
+    /* A CR LF line end is not part of the password. */
+    struct run r = cli(st, tc_key, TC_PW "\r\n", "user", "add", "--email", "marina@example.org",
+                       "--nickname", "marina", NULL);
+    ASSERT_EQ(r.status, 0);
+    int64_t who;
+    ASSERT_EQ(core_accounts_login(st, &tc_cfg, "marina@example.org", TC_PW, strlen(TC_PW),
+                                  TC_NOW, &who), 0);
     store_close(st);
 }

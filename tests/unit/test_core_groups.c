@@ -132,8 +132,9 @@ TEST(core_groups_join_refusals)
     ASSERT_EQ(core_groups_role(st, gid, b), CORE_ROLE_MEMBER);
     ASSERT_EQ(core_groups_role(st, gid, c), CORE_E_NOT_MEMBER);
     char want[256];
-    snprintf(want, sizeof want, "join:%lld>%lld join:0>%lld ban:%lld>%lld join:0>%lld",
-             (long long)a, (long long)a, (long long)b, (long long)a, (long long)d, (long long)e);
+    /* d was never a member: the ban names "a former member". */
+    snprintf(want, sizeof want, "join:%lld>%lld join:0>%lld ban:%lld>0 join:0>%lld",
+             (long long)a, (long long)a, (long long)b, (long long)a, (long long)e);
     ASSERT_STR_EQ(evlog(st, gid), want);
     store_close(st);
 }
@@ -178,13 +179,17 @@ TEST(core_groups_leave_kick_ban)
     ASSERT_EQ(core_groups_unban(st, gid, a, b, TC_NOW), CORE_E_NOT_BANNED);
     ASSERT_EQ(core_groups_unban(st, gid, a, c, TC_NOW), 0);
     ASSERT_EQ(core_groups_add_member(st, gid, c, TC_NOW), 0);
+    /* Every entry about c before the ban names "a former member" (0), the
+     * ban of the non-member x too; c's entries since rejoining name c. */
     char want[512];
     snprintf(want, sizeof want,
-             "join:%1$lld>%1$lld join:0>%2$lld join:0>%3$lld leave:%3$lld>%3$lld "
-             "join:0>%3$lld kick:%1$lld>%3$lld join:0>%3$lld ban:%1$lld>%3$lld "
-             "ban:%1$lld>%4$lld unban:%1$lld>%3$lld join:0>%3$lld",
-             (long long)a, (long long)b, (long long)c, (long long)x);
+             "join:%1$lld>%1$lld join:0>%2$lld join:0>0 leave:0>0 "
+             "join:0>0 kick:%1$lld>0 join:0>0 ban:%1$lld>0 "
+             "ban:%1$lld>0 unban:%1$lld>0 join:0>%3$lld",
+             (long long)a, (long long)b, (long long)c);
     ASSERT_STR_EQ(evlog(st, gid), want);
+    /* The ban list still holds x: it refuses a join, and that is its use. */
+    ASSERT_EQ(core_groups_add_member(st, gid, x, TC_NOW), CORE_E_BANNED);
     store_close(st);
 }
 
@@ -229,9 +234,9 @@ TEST(core_groups_transfer_ownership)
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM memberships WHERE role = 'owner'"), 1);
     char want[256];
     snprintf(want, sizeof want,
-             "join:%1$lld>%1$lld join:0>%2$lld ownership_transfer:%1$lld>%2$lld "
-             "leave:%1$lld>%1$lld join:0>%3$lld ownership_transfer:0>%3$lld",
-             (long long)a, (long long)b, (long long)x);
+             "join:0>0 join:0>%1$lld ownership_transfer:0>%1$lld "
+             "leave:0>0 join:0>%2$lld ownership_transfer:0>%2$lld",
+             (long long)b, (long long)x);
     ASSERT_STR_EQ(evlog(st, gid), want);
     store_close(st);
 }
@@ -343,4 +348,34 @@ TEST(core_groups_listings)
     ASSERT_EQ(core_groups_bans(st, g2, member_names, names), 0);
     ASSERT_STR_EQ(names, "charlie");
     store_close(st);
+}
+
+TEST(core_groups_roles_are_never_zero)
+{
+    /* 0 means "done" everywhere in core: a role must not look like it. */
+    ASSERT(CORE_ROLE_MEMBER > 0);
+    ASSERT(CORE_ROLE_OWNER > 0);
+    ASSERT(CORE_ROLE_MEMBER != CORE_ROLE_OWNER);
+    struct store *st = tc_open();
+    int64_t a = tc_user(st, "anna@example.org", "annaaa");
+    int64_t b = tc_user(st, "bert@example.org", "bertbert");
+    int64_t gid;
+    char slug[CORE_SLUG_SIZE];
+    ASSERT_EQ(core_groups_create(st, a, "Roles", 0, TC_NOW, &gid, slug), 0);
+    ASSERT_EQ(core_groups_add_member(st, gid, b, TC_NOW), 0);
+    ASSERT_EQ(core_groups_role(st, gid, a), CORE_ROLE_OWNER);
+    ASSERT_EQ(core_groups_role(st, gid, b), CORE_ROLE_MEMBER);
+    store_close(st);
+}
+
+TEST(core_cfg_cost_bounds_are_bcrypts)
+{
+    struct core_cfg c = { "r", NULL, BCRYPT_MIN_COST };
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_MIN_COST);
+    c.bcrypt_cost = BCRYPT_MAX_COST;
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_MAX_COST);
+    c.bcrypt_cost = BCRYPT_MIN_COST - 1;
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_DEFAULT_COST);
+    c.bcrypt_cost = BCRYPT_MAX_COST + 1;
+    ASSERT_EQ(core_cfg_cost(&c), BCRYPT_DEFAULT_COST);
 }

@@ -109,9 +109,14 @@ TEST(core_sipcred_made_with_the_account)
     ASSERT_EQ(strlen(pass), 24);
     ASSERT_EQ(core_sipcred_username(st, uid, u2), 0);
     ASSERT_STR_EQ(u2, user);
-    /* HA1 = MD5(username:realm:password), served to the registrar/TURN. */
+    /* HA1 = MD5(username:realm:password), served to the registrar/TURN
+     * once the start-up step installed the key. */
     uint8_t want[16], got[16];
+    int changed = -1;
     crypto_ha1(user, tc_cfg.realm, pass, strlen(pass), want);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, got), -ENOENT);
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(changed, 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, user, got), 0);
     ASSERT_MEM_EQ(got, want, 16);
     ASSERT_EQ(core_sip_lookup_ha1(st, "nosuchuser", got), -ENOENT);
@@ -167,10 +172,11 @@ TEST(core_sipcred_regenerate_and_rehash)
     ASSERT_EQ(core_sipcred_regenerate(st, &tc_cfg, 999), -ENOENT);
     ASSERT_EQ(core_sipcred_reveal(st, &tc_cfg, uid, u2, p2), 0);
     ASSERT(strcmp(u1, u2) != 0 && strcmp(p1, p2) != 0);
+    int changed = -1;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, u1, ha1), -ENOENT);
     ASSERT_EQ(core_sip_lookup_ha1(st, u2, ha1), 0);
     /* A new realm: every HA1 is recomputed from the sealed passwords. */
-    int changed = -1;
     ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
     ASSERT_EQ(changed, 0);
     struct core_cfg moved = tc_cfg;
@@ -231,11 +237,20 @@ TEST(core_maint_purge_retention)
     ASSERT_EQ(core_sessions_create(st, uid, TC_NOW, sid, csrf), 0);
     ASSERT_EQ(core_maint_purge(st, TC_NOW), 0);
     ASSERT_EQ(core_maint_purge(st, TC_NOW + CORE_RESET_TTL), 1); /* the reset token */
-    ASSERT_EQ(core_maint_purge(st, TC_NOW + 40 * CORE_DAY), 1);  /* the session */
-    /* The expired verification token stays: the account is unverified. */
+    /* The expired verification token stays through the grace: the account
+     * is unverified, and says when it goes. */
+    int64_t end = TC_NOW + CORE_VERIFY_TTL + CORE_UNVERIFIED_GRACE;
+    ASSERT_EQ(core_maint_purge(st, end - 1), 0);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM email_tokens WHERE purpose = 'verify'"), 1);
     struct core_user u;
     ASSERT_EQ(core_accounts_get(st, uid, &u), 0);
     ASSERT_EQ(u.verified, 0);
+    ASSERT_EQ(u.unverified_until, end);
+    /* Then the never-verified account goes, with its session. */
+    ASSERT_EQ(core_maint_purge(st, end), 1);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 0);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM sessions"), 0);
+    ASSERT(!tc_file_contains(tc_path("t.db"), "a@example.org"));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), "a@example.org"));
     store_close(st);
 }

@@ -361,3 +361,20 @@ TEST(crypto_secretbox_key_bad_files)
     ASSERT(geteuid() != 0);
     ASSERT_EQ(secretbox_key_load(path, key, &created), -EACCES);
 }
+
+TEST(crypto_secretbox_ad_binds_the_box)
+{
+    uint8_t key[32], box[64], out[16];
+    memset(key, 7, sizeof key);
+    ASSERT_EQ(secretbox_seal_ad(key, "alice", 5, "0123456789abcdef", 16, box, sizeof box), 45);
+    ASSERT_EQ(secretbox_open_ad(key, "alice", 5, box, 45, out, sizeof out), 16);
+    ASSERT_MEM_EQ(out, "0123456789abcdef", 16);
+    ASSERT_EQ(secretbox_open_ad(key, "alicf", 5, box, 45, out, sizeof out), -EBADMSG);
+    ASSERT_EQ(secretbox_open_ad(key, "alice", 4, box, 45, out, sizeof out), -EBADMSG);
+    ASSERT_EQ(secretbox_open(key, box, 45, out, sizeof out), -EBADMSG);
+    /* With no ad it is the plain box, both ways. */
+    ASSERT_EQ(secretbox_seal_ad(key, NULL, 0, "x", 1, box, sizeof box), 30);
+    ASSERT_EQ(secretbox_open(key, box, 30, out, sizeof out), 1);
+    ASSERT_EQ(secretbox_seal(key, "y", 1, box, sizeof box), 30);
+    ASSERT_EQ(secretbox_open_ad(key, NULL, 0, box, 30, out, sizeof out), 1);
+}
