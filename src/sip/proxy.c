@@ -832,48 +832,49 @@ static int authenticate(struct sip_proxy *px, const struct sip_msg *m, const str
     }
 }
 
-static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
-                            const struct sip_flow *src, struct sip_txn *t)
+/* Returns 1 when the caller authenticated. */
+static int forward_initial(struct sip_proxy *px, const struct sip_msg *m,
+                           const struct sip_flow *src, struct sip_txn *t)
 {
     struct sip_auth_result r;
     if (!authenticate(px, m, src, t, &r))
-        return;
+        return 0;
     /* 3261 22.1 and issue 8: the caller is who authenticated. */
     char fu[SIP_AUTH_USER_MAX + 1];
     long fl = m->from.uri.user.p ? sip_unescape(m->from.uri.user, fu, sizeof fu - 1) : -1;
     if (fl < 0 || (size_t)fl != strlen(r.user) || memcmp(fu, r.user, (size_t)fl) != 0) {
         answer(px, m, src, t, 403, NULL, NULL);
-        return;
+        return 1;
     }
     int64_t uid;
     char ru[128];
     long rl = m->ruri.user.p ? sip_unescape(m->ruri.user, ru, sizeof ru - 1) : -1;
     if (!uri_is_ours(px, &m->ruri) || rl <= 0) {
         answer(px, m, src, t, 404, NULL, NULL);
-        return;
+        return 1;
     }
     int rc = core_resolve_caller(px->cfg.st, r.user, &uid);
     if (rc < 0) {
         answer(px, m, src, t, rc == -ENOENT ? 403 : 500, NULL, NULL);
-        return;
+        return 1;
     }
     struct sip_route_result *rt = &px->route;
     int st = sip_route_resolve(px->cfg.st, px->cfg.loc, px->cfg.realm, uid, ru, (size_t)rl,
                                px->now / 1000, rt);
     if (st) {
         answer(px, m, src, t, st, NULL, st == 485 ? rt->contacts : NULL);
-        return;
+        return 1;
     }
     char pai[256], disp[64];
     if (sip_route_identity(px->cfg.st, uid, px->cfg.realm, pai, sizeof pai, disp,
                            sizeof disp) < 0) {
         answer(px, m, src, t, 500, NULL, NULL);
-        return;
+        return 1;
     }
     struct px_call *c = call_new(px, m, src, t, m->method_id == SIP_M_INVITE);
     if (!c) {
         answer(px, m, src, t, 500, NULL, NULL);
-        return;
+        return 1;
     }
     for (size_t i = 0; i < rt->ntarget; i++) {
         struct sip_route_target *tg = &rt->target[i];
@@ -905,6 +906,7 @@ static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
         count_final(c, 480);
         answer(px, m, src, t, 480, NULL, NULL);
     }
+    return 1;
 }
 
 static int proxy_require_ok(struct sip_proxy *px, const struct sip_msg *m,
@@ -927,55 +929,55 @@ static int proxy_require_ok(struct sip_proxy *px, const struct sip_msg *m,
     return 0;
 }
 
-void sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struct sip_flow *src,
-                       int64_t now_ms)
+int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struct sip_flow *src,
+                      int64_t now_ms)
 {
     px->now = now_ms;
     const struct sip_via *v = &m->via[0];
     if (m->nvia == 0)
-        return;
+        return 0;
     if (!v->branch.p || v->branch.n < 8 || memcmp(v->branch.p, COOKIE, 7) != 0 ||
         v->branch.n > 255) {
         if (m->method_id != SIP_M_ACK)
             answer(px, m, src, NULL, 400, "Via Branch Without Magic Cookie", NULL);
-        return;
+        return 0;
     }
     char sentby[300];
     int sl = v->port ? snprintf(sentby, sizeof sentby, "%.*s:%u", (int)v->host.n, v->host.p,
                                 (unsigned)v->port)
                      : snprintf(sentby, sizeof sentby, "%.*s", (int)v->host.n, v->host.p);
     if (sl < 0 || (size_t)sl >= sizeof sentby)
-        return;
+        return 0;
     struct sip_txn_key k = { v->branch.p, v->branch.n, sentby, (size_t)sl, m->method_id };
     struct sip_txn *t = NULL;
     int rc = sip_txn_server_request(px->txn, &k, now_ms, &t);
     if (rc == SIP_TXN_ABSORBED)
-        return;
+        return 0;
     if (m->method_id == SIP_M_ACK) {
         forward_ack(px, m, src);
-        return;
+        return 0;
     }
     if (m->method_id == SIP_M_CANCEL) {
         handle_cancel(px, m, src, &k);
-        return;
+        return 0;
     }
     if (sip_txn_server_new(px->txn, &k, src, src->transport != SIP_TR_UDP, NULL, now_ms, &t) < 0) {
         px->st.refused_full++;
         answer(px, m, src, NULL, 503, "Too Many Transactions", "Retry-After: 5\r\n");
-        return;
+        return 0;
     }
     if (m->method_id == SIP_M_INVITE) /* at once (17.2.1): the phone stops retransmitting */
         answer(px, m, src, t, 100, NULL, NULL);
     if (m->max_forwards == 0) {
         answer(px, m, src, t, 483, NULL, NULL);
-        return;
+        return 0;
     }
     if (loop_detect(px, m)) {
         answer(px, m, src, t, 482, NULL, NULL);
-        return;
+        return 0;
     }
     if (!proxy_require_ok(px, m, src, t))
-        return;
+        return 0;
     struct route_info ri;
     routes_pop(px, m, &ri);
     /* Only a request inside a dialog (a To tag) is routed by a token: a new
@@ -983,13 +985,13 @@ void sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const stru
      * old Record-Route, so a ban or a kick cannot be stepped around. */
     if (m->to.tag.p) {
         forward_in_dialog(px, m, src, t, &ri);
-        return;
+        return 0;
     }
     if (ri.npop < m->nroute) { /* a preloaded route past us: no relaying */
         answer(px, m, src, t, 403, "No Relaying", NULL);
-        return;
+        return 0;
     }
-    forward_initial(px, m, src, t);
+    return forward_initial(px, m, src, t);
 }
 
 /* ---------------------------------------------------------------- responses */

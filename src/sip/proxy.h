@@ -92,8 +92,9 @@ void sip_proxy_free(struct sip_proxy *px);
 int sip_proxy_wants(const struct sip_msg *m);
 
 /* Handles a parsed request m that came from src at now_ms (the clock of
- * the transactions; the location table and nonces use now_ms / 1000). */
-void sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m,
+ * the transactions; the location table and nonces use now_ms / 1000).
+ * Returns 1 when it carried good digest credentials, else 0. */
+int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m,
                        const struct sip_flow *src, int64_t now_ms);
 /* Handles a parsed response. */
 void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m,

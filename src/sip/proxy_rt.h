@@ -26,8 +26,10 @@ void sip_proxy_rt_stop(struct sip_proxy_rt *rt);
 
 /* 1 when the proxy takes this request (sip_proxy_wants). */
 int sip_proxy_rt_wants(const struct sip_msg *m);
-void sip_proxy_rt_request(struct sip_proxy_rt *rt, const struct sip_msg *m,
-                          const struct sip_flow *src);
+/* Returns 1 when the request's digest credentials were good (a stream
+ * connection then counts as authenticated, as after a REGISTER). */
+int sip_proxy_rt_request(struct sip_proxy_rt *rt, const struct sip_msg *m,
+                         const struct sip_flow *src);
 void sip_proxy_rt_response(struct sip_proxy_rt *rt, const struct sip_msg *m,
                            const struct sip_flow *src);
 
