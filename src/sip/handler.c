@@ -142,7 +142,7 @@ void sip_handle(struct sip_handler *h, const char *buf, size_t len, int stream,
     }
     h->st.requests[m.method_id <= SIP_M_REFER ? m.method_id : 0]++;
     if (h->proxy && sip_proxy_rt_wants(&m)) {
-        sip_proxy_rt_request(h->proxy, &m, src); /* answers on its own */
+        ans->authenticated = sip_proxy_rt_request(h->proxy, &m, src); /* answers on its own */
         return;
     }
     switch (m.method_id) {
