@@ -78,7 +78,7 @@ mkuser() { # i -> "user password code"
     nick=bench$(printf '%o' "$1" | tr 0-7 adgjmptw)x
     echo "correct horse battery staple" | "$bin" user add --email "b$1@example.org" \
         --nickname "$nick" --data-dir="$data" >/dev/null 2>&1
-    kv=$("$bin" user sip "b$1@example.org" --data-dir="$data" 2>/dev/null)
+    kv=$("$bin" user sip "b$1@example.org" --show-password --data-dir="$data" 2>/dev/null)
     echo "$(sed -n 's/^sip-username=//p' <<<"$kv") $(sed -n 's/^sip-password=//p' <<<"$kv")" \
          "$(printf '%s' "$nick" | tr a-z 22233344455566677778889999)"
 }

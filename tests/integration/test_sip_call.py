@@ -55,7 +55,7 @@ def user(srv, nick):
     email = f"{nick}@example.org"
     r = srv.cli("user", "add", "--email", email, "--nickname", nick, input=PW)
     assert r.returncode == 0, r.stderr
-    r = srv.cli("user", "sip", email)
+    r = srv.cli("user", "sip", email, "--show-password")
     assert r.returncode == 0, r.stderr
     kv = dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
     code = "".join(T9[c] for c in nick)
