@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from test_sip_call import REALM, group, no_transactions_left, server, user, wait_bindings
+from test_sip_call import (REALM, group, no_transactions_left, server, user, wait_bindings,
+                           wait_metric)
 
 
 def md5(s):
@@ -287,4 +288,27 @@ def test_request_that_loops_back_is_482(t9server):
     m = srv.metrics()
     assert m['t9phone_sip_proxy_answers_by_code_total{code="482"}'] == 1
     assert m['t9phone_sip_calls_total{outcome="failed"}'] == 1
+    no_transactions_left(srv)
+
+
+def test_callee_whose_connection_closed_is_unreachable_and_its_binding_goes(t9server):
+    """A phone registered over TCP closes its connection: the next call finds
+    the flow gone, drops the binding, and (no other contact) answers 480."""
+    srv, a, b, _ = trio(t9server)
+    callee = Agent(srv.sip_port, "tcp")
+    try:
+        callee.register(b)
+        wait_bindings(srv, 1)
+    finally:
+        callee.close()
+    wait_metric(srv, "t9phone_sip_connections_open", 0)
+    caller = Agent(srv.sip_port)
+    try:
+        r, _ = caller.call(a, b.code)
+        assert r.startswith(b"SIP/2.0 480"), r
+    finally:
+        caller.close()
+    m = srv.metrics()
+    assert m["t9phone_sip_bindings"] == 0
+    assert m["t9phone_sip_proxy_flows_gone_total"] == 1
     no_transactions_left(srv)
