@@ -7,6 +7,8 @@
 #         channels, UDP Send indications and TCP.
 #   SIP:  the registrar beside Kamailio 5.6 (sip.sh): REGISTER with digest at
 #         rising rates, CPU per REGISTER, bytes per binding.
+#   Calls: the proxy beside Kamailio 5.6 as a record-routing proxy
+#         (sip_calls.sh): calls per second, CPU per call, INVITE->200 p95.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for mode in "" "-s" "-t"; do
@@ -15,3 +17,5 @@ for mode in "" "-s" "-t"; do
 done
 echo "== SIP registrar (REGISTER with digest)"
 bash "$here/sip.sh" "$@"
+echo "== SIP calls (record-routed, authenticated, by dial code)"
+bash "$here/sip_calls.sh" "$@"
