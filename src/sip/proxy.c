@@ -55,6 +55,8 @@ struct px_call {
     struct sip_flow caller;
     int refs;
     uint8_t initial, counted;
+    char *callee_pai;             /* initial INVITE: who answers, for the caller */
+    char *callee_display;
     char *req;
     size_t req_len;
     struct px_branch br[SIP_FORK_MAX];
@@ -374,6 +376,8 @@ static void call_unref(struct px_call *c)
         free(c->br[i].contact);
     }
     sip_fork_release(&c->f);
+    free(c->callee_pai);
+    free(c->callee_display);
     free(c->req);
     c->px->ncalls--;
     free(c);
@@ -876,6 +880,14 @@ static int forward_initial(struct sip_proxy *px, const struct sip_msg *m,
         answer(px, m, src, t, 500, NULL, NULL);
         return 1;
     }
+    /* The caller is shown who it reached, the same way (RFC 3325 allows
+     * P-Asserted-Identity in responses). */
+    char cpai[256], cdisp[64];
+    if (sip_route_identity(px->cfg.st, rt->callee_uid, px->cfg.realm, cpai, sizeof cpai, cdisp,
+                           sizeof cdisp) == 0) {
+        c->callee_pai = strdup(cpai);
+        c->callee_display = strdup(cdisp);
+    }
     for (size_t i = 0; i < rt->ntarget; i++) {
         struct sip_route_target *tg = &rt->target[i];
         char branch[BRANCH_MAX];
@@ -1026,6 +1038,13 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     struct sip_edit e;
     sip_edit_init(&e, m);
     sip_edit_list_remove_top(&e, SIP_H_VIA);
+    const struct px_call *c = br->call;
+    if (c->callee_pai && m->status > 100 && m->status < 300 &&
+        m->cseq_method_id == SIP_M_INVITE) {
+        sip_edit_header_set(&e, "P-Asserted-Identity", c->callee_pai);
+        sip_edit_header_set(&e, "Remote-Party-ID", NULL);
+        sip_edit_display(&e, SIP_H_TO, c->callee_display); /* display only: URI and tag stay */
+    }
     sip_edit_fix_length(&e);
     long n = sip_edit_write(&e, px->out, sizeof px->out);
     if (n < 0)

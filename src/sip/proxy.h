@@ -11,7 +11,10 @@
  * Identity "<nickname>" <sip:<dial code>@<realm>> and as the From display
  * name "<nickname> (<dial code>)"; any P-Asserted-Identity or
  * Remote-Party-ID the caller sent, and its Proxy-Authorization, are
- * removed. GRUUs (RFC 5627) are not handed out, so none needs routing.
+ * removed. The caller, in turn, gets the callee's P-Asserted-Identity and To
+ * display name the same way in the 1xx and 2xx of an initial INVITE (the
+ * To URI and tag stay, so the dialog still matches). GRUUs (RFC 5627) are
+ * not handed out by the registrar, so none needs routing.
  *
  * Every request: Max-Forwards 0 is answered 483 (one is added when absent);
  * a request that has been here before with the same Request-URI, tags,

@@ -194,6 +194,12 @@ def test_call_by_dial_code_reinvite_and_bye_by_record_route(t9server, tmp_path, 
         assert len(rr) == 1, invite
     else:  # UDP in, TCP out: one entry for each side, the callee's on top (RFC 5658)
         assert rr == [";transport=tcp", ""], invite
+    # The caller is shown whom it reached, in the 180 and the 200 alike.
+    for st in ("180 Ringing", "200 OK"):
+        resp = out[out.index(f"SIP/2.0 {st}"):]
+        resp = resp[:resp.index("\n\n")]
+        assert f'P-Asserted-Identity: "{b.nick}" <sip:{b.code}@{REALM}>' in resp, resp
+        assert re.search(rf'To: "{b.nick} \({b.code}\)" <sip:{b.code}@{REALM}>;tag=', resp), resp
     # The re-INVITE reached the callee, and the callee's BYE the caller.
     assert out2.count("INVITE sip:") >= 2, out2
     assert "BYE sip:" in out, out
