@@ -497,3 +497,55 @@ TEST(sip_proxy_fork_cancels_the_other_phone_with_reason)
     ASSERT_STR_EQ(hdr(c, "Via"), v1);
     teardown();
 }
+
+/* ---------------------------------------------------------------- route.c */
+
+#include "sip/route.h"
+
+TEST(sip_route_ambiguous_stranger_kicked)
+{
+    setup();
+    static struct sip_route_result r;
+    int64_t me, marina, narina, zed, g1, g2, g3;
+    ASSERT_EQ(core_resolve_caller(F.st, F.caller, &me), 0);
+    marina = me; /* the fixture's caller is marina */
+    narina = tc_user(F.st, "narina@example.org", "narina");
+    zed = tc_user(F.st, "zebulon@example.org", "zebulon");
+    int64_t oskar = tc_user(F.st, "oskarrr@example.org", "oskarrr");
+    char slug[CORE_SLUG_SIZE];
+    ASSERT_EQ(core_groups_create(F.st, oskar, "One", 0, TC_NOW, &g1, slug), 0);
+    ASSERT_EQ(core_groups_create(F.st, oskar, "Two", 0, TC_NOW, &g2, slug), 0);
+    ASSERT_EQ(core_groups_create(F.st, zed, "Zed", 0, TC_NOW, &g3, slug), 0);
+    ASSERT_EQ(core_groups_add_member(F.st, g1, marina, TC_NOW), 0);
+    ASSERT_EQ(core_groups_add_member(F.st, g2, narina, TC_NOW), 0);
+    /* oskarrr shares a group with marina and one with narina: 627462 is
+     * ambiguous, answered with one Contact per candidate. */
+    int64_t caller;
+    char osk[CORE_SIP_USER_SIZE], nar[CORE_SIP_USER_SIZE];
+    ASSERT_EQ(core_sipcred_username(F.st, oskar, osk), 0);
+    ASSERT_EQ(core_sipcred_username(F.st, narina, nar), 0);
+    ASSERT_EQ(core_resolve_caller(F.st, osk, &caller), 0);
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, "627462", 6, F.now / 1000, &r), 485);
+    char want[512];
+    snprintf(want, sizeof want, "Contact: \"marina\" <sip:%s@" REALM ">\r\n"
+             "Contact: \"narina\" <sip:%s@" REALM ">\r\n", F.caller, nar);
+    ASSERT_STR_EQ(r.contacts, want);
+    /* A stranger's code (zebulon: 9328566) and a code nobody has: 404 both. */
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, "9328566", 7, F.now / 1000, &r), 404);
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, "2222222", 7, F.now / 1000, &r), 404);
+    /* By SIP username: within shared groups only. */
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, nar, strlen(nar), F.now / 1000, &r),
+              480);
+    char zu[CORE_SIP_USER_SIZE];
+    ASSERT_EQ(core_sipcred_username(F.st, zed, zu), 0);
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, zu, strlen(zu), F.now / 1000, &r),
+              404);
+    /* Kicked from group Two: narina is out of reach at once, and the code
+     * is no longer ambiguous. */
+    ASSERT_EQ(core_groups_kick(F.st, g2, oskar, narina, TC_NOW), 0);
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, nar, strlen(nar), F.now / 1000, &r),
+              404);
+    ASSERT_EQ(sip_route_resolve(F.st, F.loc, REALM, caller, "627462", 6, F.now / 1000, &r), 480);
+    ASSERT_STR_EQ(r.callee, F.caller);
+    teardown();
+}
