@@ -120,9 +120,9 @@ enum sip_auth_rc sip_auth_check(struct sip_authn *a, const struct sip_msg *m, in
     }
     /* A nonce that is not ours cannot carry a guess worth counting (it can
      * never verify); it is a phone from before a restart: challenge. */
-    uint32_t issued = 0;
+    uint32_t serial = 0;
     int nrc = sip_nonce_check(a->nonce_secret, now, a->nonce_lifetime, src->ip, flow_addr(src),
-                              c->nonce.p, c->nonce.n, &issued);
+                              c->nonce.p, c->nonce.n, &serial);
     if (nrc == -EINVAL) {
         r->rc = SIP_AUTH_CHALLENGE;
         return r->rc;
@@ -194,7 +194,7 @@ enum sip_auth_rc sip_auth_check(struct sip_authn *a, const struct sip_msg *m, in
         r->rc = SIP_AUTH_STALE;
         return r->rc;
     }
-    if (sip_nc_use(a->nc, c->nonce.p, c->nonce.n, issued, nc, txn_of(a, m)) < 0) {
+    if (sip_nc_use(a->nc, c->nonce.p, c->nonce.n, serial, nc, txn_of(a, m)) < 0) {
         r->rc = SIP_AUTH_STALE; /* a replayed count, or one we can no longer tell */
         return r->rc;
     }

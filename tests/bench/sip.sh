@@ -204,7 +204,7 @@ run_sipp() {
     out=$(cd "$work" && timeout $((calls / rate + 60)) sipp "127.0.0.1:$port" -sf "$scen/$sc" \
         -inf "$work/users.csv" -m "$calls" -r "$rate" -l $((rate * 2)) -t u1 -i 127.0.0.1 \
         -p "$(free_port)" -nostdin -recv_timeout 5000 -trace_stat -stf "$work/stat.csv" \
-        -fd 100 2>&1)
+        -fd 100 -trace_err -error_file "$work/errors-$1-$rate.log" 2>&1)
     st=$?
     set -e
     c1=$(cpu_secs "$pid")
