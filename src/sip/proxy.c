@@ -780,10 +780,6 @@ static void forward_in_dialog(struct sip_proxy *px, const struct sip_msg *m,
                               const struct route_info *ri)
 {
     char rest[2048], branch[BRANCH_MAX];
-    if (!ri->token) {
-        answer(px, m, src, t, 403, "No Route Of Ours", NULL);
-        return;
-    }
     int more = routes_rest(m, ri->npop, rest, sizeof rest);
     if (more < 0) {
         answer(px, m, src, t, 500, NULL, NULL);
@@ -836,49 +832,48 @@ static int authenticate(struct sip_proxy *px, const struct sip_msg *m, const str
     }
 }
 
-/* Returns 1 when the caller authenticated. */
-static int forward_initial(struct sip_proxy *px, const struct sip_msg *m,
-                           const struct sip_flow *src, struct sip_txn *t)
+/* An authenticated out-of-dialog request (caller r->user) on its server
+ * transaction t: From check, resolution, fork. */
+static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
+                            const struct sip_flow *src, struct sip_txn *t,
+                            const struct sip_auth_result *r)
 {
-    struct sip_auth_result r;
-    if (!authenticate(px, m, src, t, &r))
-        return 0;
     /* 3261 22.1 and issue 8: the caller is who authenticated. */
     char fu[SIP_AUTH_USER_MAX + 1];
     long fl = m->from.uri.user.p ? sip_unescape(m->from.uri.user, fu, sizeof fu - 1) : -1;
-    if (fl < 0 || (size_t)fl != strlen(r.user) || memcmp(fu, r.user, (size_t)fl) != 0) {
+    if (fl < 0 || (size_t)fl != strlen(r->user) || memcmp(fu, r->user, (size_t)fl) != 0) {
         answer(px, m, src, t, 403, NULL, NULL);
-        return 1;
+        return;
     }
     int64_t uid;
     char ru[128];
     long rl = m->ruri.user.p ? sip_unescape(m->ruri.user, ru, sizeof ru - 1) : -1;
     if (!uri_is_ours(px, &m->ruri) || rl <= 0) {
         answer(px, m, src, t, 404, NULL, NULL);
-        return 1;
+        return;
     }
-    int rc = core_resolve_caller(px->cfg.st, r.user, &uid);
+    int rc = core_resolve_caller(px->cfg.st, r->user, &uid);
     if (rc < 0) {
         answer(px, m, src, t, rc == -ENOENT ? 403 : 500, NULL, NULL);
-        return 1;
+        return;
     }
     struct sip_route_result *rt = &px->route;
     int st = sip_route_resolve(px->cfg.st, px->cfg.loc, px->cfg.realm, uid, ru, (size_t)rl,
                                px->now / 1000, rt);
     if (st) {
         answer(px, m, src, t, st, NULL, st == 485 ? rt->contacts : NULL);
-        return 1;
+        return;
     }
     char pai[256], disp[64];
     if (sip_route_identity(px->cfg.st, uid, px->cfg.realm, pai, sizeof pai, disp,
                            sizeof disp) < 0) {
         answer(px, m, src, t, 500, NULL, NULL);
-        return 1;
+        return;
     }
     struct px_call *c = call_new(px, m, src, t, m->method_id == SIP_M_INVITE);
     if (!c) {
         answer(px, m, src, t, 500, NULL, NULL);
-        return 1;
+        return;
     }
     /* The caller is shown who it reached, the same way (RFC 3325 allows
      * P-Asserted-Identity in responses). */
@@ -918,7 +913,6 @@ static int forward_initial(struct sip_proxy *px, const struct sip_msg *m,
         count_final(c, 480);
         answer(px, m, src, t, 480, NULL, NULL);
     }
-    return 1;
 }
 
 static int proxy_require_ok(struct sip_proxy *px, const struct sip_msg *m,
@@ -939,6 +933,23 @@ static int proxy_require_ok(struct sip_proxy *px, const struct sip_msg *m,
     snprintf(extra + len, sizeof extra - len, "\r\n");
     answer(px, m, src, t, 420, NULL, extra);
     return 0;
+}
+
+/* The server transaction of a request the proxy takes on, with its 100
+ * Trying at once for an INVITE (17.2.1: the phone stops retransmitting);
+ * NULL when the table is full (503 went out). */
+static struct sip_txn *server_txn(struct sip_proxy *px, const struct sip_msg *m,
+                                  const struct sip_flow *src, const struct sip_txn_key *k)
+{
+    struct sip_txn *t;
+    if (sip_txn_server_new(px->txn, k, src, src->transport != SIP_TR_UDP, NULL, px->now, &t) < 0) {
+        px->st.refused_full++;
+        answer(px, m, src, NULL, 503, "Too Many Transactions", "Retry-After: 5\r\n");
+        return NULL;
+    }
+    if (m->method_id == SIP_M_INVITE)
+        answer(px, m, src, t, 100, NULL, NULL);
+    return t;
 }
 
 int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struct sip_flow *src,
@@ -973,22 +984,18 @@ int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struc
         handle_cancel(px, m, src, &k);
         return 0;
     }
-    if (sip_txn_server_new(px->txn, &k, src, src->transport != SIP_TR_UDP, NULL, now_ms, &t) < 0) {
-        px->st.refused_full++;
-        answer(px, m, src, NULL, 503, "Too Many Transactions", "Retry-After: 5\r\n");
-        return 0;
-    }
-    if (m->method_id == SIP_M_INVITE) /* at once (17.2.1): the phone stops retransmitting */
-        answer(px, m, src, t, 100, NULL, NULL);
+    /* Refusals come before any state: they are answered without a
+     * transaction, so traffic that never authenticates cannot fill the
+     * table (a retransmission simply gets the same answer again). */
     if (m->max_forwards == 0) {
-        answer(px, m, src, t, 483, NULL, NULL);
+        answer(px, m, src, NULL, 483, NULL, NULL);
         return 0;
     }
     if (loop_detect(px, m)) {
-        answer(px, m, src, t, 482, NULL, NULL);
+        answer(px, m, src, NULL, 482, NULL, NULL);
         return 0;
     }
-    if (!proxy_require_ok(px, m, src, t))
+    if (!proxy_require_ok(px, m, src, NULL))
         return 0;
     struct route_info ri;
     routes_pop(px, m, &ri);
@@ -996,14 +1003,24 @@ int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struc
      * request is authenticated and resolved again even when it carries an
      * old Record-Route, so a ban or a kick cannot be stepped around. */
     if (m->to.tag.p) {
-        forward_in_dialog(px, m, src, t, &ri);
+        if (!ri.token) {
+            answer(px, m, src, NULL, 403, "No Route Of Ours", NULL);
+            return 0;
+        }
+        if ((t = server_txn(px, m, src, &k)) != NULL)
+            forward_in_dialog(px, m, src, t, &ri);
         return 0;
     }
     if (ri.npop < m->nroute) { /* a preloaded route past us: no relaying */
-        answer(px, m, src, t, 403, "No Relaying", NULL);
+        answer(px, m, src, NULL, 403, "No Relaying", NULL);
         return 0;
     }
-    return forward_initial(px, m, src, t);
+    struct sip_auth_result r;
+    if (!authenticate(px, m, src, NULL, &r))
+        return 0;
+    if ((t = server_txn(px, m, src, &k)) != NULL)
+        forward_initial(px, m, src, t, &r);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- responses */

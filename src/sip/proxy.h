@@ -16,6 +16,10 @@
  * To URI and tag stay, so the dialog still matches). GRUUs (RFC 5627) are
  * not handed out by the registrar, so none needs routing.
  *
+ * State only after authentication: challenges and every refusal before
+ * it are answered without a transaction, so traffic that never
+ * authenticates cannot fill the (bounded) transaction table.
+ *
  * Every request: Max-Forwards 0 is answered 483 (one is added when absent);
  * a request that has been here before with the same Request-URI, tags,
  * Call-ID and CSeq is a loop (482: the loop hash of 16.6 step 8 is in our
