@@ -105,9 +105,10 @@ tail -n "$npairs" "$work/users.txt" > "$work/callees.txt"
 } > "$work/callees.csv"
 
 # ---------------------------------------------------------------- servers
+t9_metrics=$(free_port)
 start_t9() {
     "$bin" serve --data-dir="$data" --log-level=warn --portal-port="$(free_port)" \
-        --metrics-port="$(free_port)" --listening-ip=127.0.0.1 --listening-port="$(free_port)" \
+        --metrics-port="$t9_metrics" --listening-ip=127.0.0.1 --listening-port="$(free_port)" \
         --tls-listening-port="$(free_port)" --sip-ip=127.0.0.1 --sip-port="$1" \
         > "$work/t9.log" 2>&1 &
     echo $!
@@ -268,6 +269,25 @@ run_calls() { # pid port rate -> "clean|failed cpu/1000 ok failed retrans p95ms"
             printf "%s %.3f %d %s %s %s\n", cl, ok ? (c1 - c0) * 1000 / ok : 0, ok, f, r, p }'
 }
 
+# Between two steps the previous step's transactions end (t9phone keeps
+# them 64*T1 = 32 s after the final answer, as RFC 3261 and 6026 ask, in a
+# table of sip-max-transactions; Kamailio's tm keeps its own for 5 s).
+drain() { # NAME
+    if [ "$1" = t9phone ]; then
+        for _ in $(seq 1 450); do
+            python3 - "$t9_metrics" <<'PY' && return 0
+import sys, urllib.request
+t = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=2).read().decode()
+v = [l.split()[-1] for l in t.splitlines() if l.startswith("t9phone_sip_transactions ")]
+sys.exit(0 if v and float(v[0]) == 0 else 1)
+PY
+            sleep 0.1
+        done
+    else
+        sleep 6
+    fi
+}
+
 declare -A best cpu1000 cpuat rss p95at
 bench_server() { # NAME PID PORT
     local name=$1 pid=$2 port=$3 r res cl c ok f re p uas
@@ -276,6 +296,7 @@ bench_server() { # NAME PID PORT
     [ -n "$uas" ] && pids+=("$uas")
     best[$name]=0
     for r in $rates; do
+        drain "$name"
         res=$(run_calls "$pid" "$port" "$r")
         read -r cl c ok f re p <<<"$res"
         printf "%-16s rate=%5d calls/s  %-6s  ok=%6d failed=%s retrans=%s  cpu/1000 calls=%.3fs  INVITE->200 p95=%sms\n" \
@@ -293,12 +314,12 @@ bench_server() { # NAME PID PORT
 port=$(free_port)
 pid=$(start_t9 "$port"); pids+=("$pid")
 bench_server t9phone "$pid" "$port"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 for ch in ${CALL_BENCH_KAMAILIO-1 default}; do
     port=$(free_port)
     pid=$(start_kam "$ch" "$port"); pids+=("$pid")
     bench_server "kamailio-$ch" "$pid" "$port"
-    kill "$pid"; wait "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 done
 
 echo
