@@ -33,6 +33,8 @@ build_pkgs=(musl-tools re2c tcl dpkg-dev gcc libc6-dev make ca-certificates xz-u
 test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
 # `ip` for the TURN tests that run in a network namespace of their own.
 test_pkgs+=(iproute2)
+# The SIP tests: sipp, Linphone's command-line client, sipvicious.
+test_pkgs+=(sip-tester linphone-cli sipvicious)
 # The portal's browser tests: Debian's Chromium (with a font: fonts-liberation
 # is only recommended) driven by playwright-core from npm
 # (tests/browser/package.json). A Node.js from elsewhere already brings npm,
@@ -246,7 +248,7 @@ case "${1:-release}" in
         mkdir -p "$top/data"
         exec "$out/t9phone" serve "$@"
         ;;
-    bench) shift; variant release; ensure_pkgs "${test_pkgs[@]}"; exec bash tests/bench/run.sh "$@" ;;
+    bench) shift; variant release; ensure_pkgs "${test_pkgs[@]}" kamailio; exec bash tests/bench/run.sh "$@" ;;
     clean) rm -rf "$out" ;;
     *) die "unknown command '$1' (release, debug, test, run, fetch, bench, clean)" ;;
 esac
