@@ -32,14 +32,18 @@ int core_sip_dial_candidates(struct store *st, int64_t caller_uid, const char *d
         return 0;
     memcpy(code, digits, len);
     code[len] = '\0';
-    /* The same set core_resolve_dial() chooses from. */
+    /* The same set core_resolve_dial() chooses from. It starts from the
+     * caller's groups, as that one does: dial_code is computed, never
+     * indexed (nothing of it is stored), so a query driven from users would
+     * compute it for every account on the instance. */
     sqlite3_stmt *s = core_stmt(st,
-        "SELECT c.username, u.nickname FROM users u "
+        "SELECT c.username, u.nickname FROM ("
+        "  SELECT m2.user_id AS uid FROM memberships m1 "
+        "  JOIN memberships m2 ON m2.group_id = m1.group_id WHERE m1.user_id = ?1 "
+        "  UNION SELECT ?1"
+        ") x JOIN users u ON u.id = x.uid "
         "JOIN sip_credentials c ON c.user_id = u.id "
-        "WHERE u.dial_code = ?2 AND (u.id = ?1 OR EXISTS ("
-        "  SELECT 1 FROM memberships a JOIN memberships b ON b.group_id = a.group_id "
-        "  WHERE a.user_id = ?1 AND b.user_id = u.id)) "
-        "ORDER BY u.id");
+        "WHERE u.dial_code = ?2 ORDER BY u.id");
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, caller_uid);
