@@ -30,7 +30,7 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 # package only recommends (gcc-12 -> libc6-dev, libclang-common-14-dev ->
 # libclang-rt-14-dev for the fuzzers' runtime) must be listed here.
 build_pkgs=(musl-tools re2c tcl dpkg-dev gcc libc6-dev make ca-certificates xz-utils file)
-test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
+test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev sip-tester linphone-cli sipvicious)
 
 apt_updated=0
 ensure_pkgs() {

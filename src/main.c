@@ -25,6 +25,7 @@
 #include "ops/maint.h"
 #include "ops/metrics.h"
 #include "portal/engine.h"
+#include "sip/engine.h"
 #include "store/db.h"
 #include "turn/engine.h"
 #include "buildinfo.h"
@@ -274,6 +275,7 @@ static const struct engine *const main_engines[] = {
     &maint_engine,
     &portal_engine,
     &turn_engine,
+    &sip_engine,
     &metrics_engine,
 };
 #define MAIN_NENGINES (sizeof main_engines / sizeof main_engines[0])

@@ -67,7 +67,12 @@ def free_port(kind=socket.SOCK_STREAM, pair=False):
 def turn_flags():
     """Loopback and free ports for the TURN listeners of a server a test starts by hand."""
     return [f"--listening-port={free_port()}", f"--tls-listening-port={free_port()}",
-            "--listening-ip=127.0.0.1", f"--metrics-port={free_port()}"]
+            "--listening-ip=127.0.0.1", f"--metrics-port={free_port()}"] + sip_flags()
+
+
+def sip_flags():
+    """Loopback and free ports for the SIP listeners (5060/5061 on every address otherwise)."""
+    return [f"--sip-port={free_port()}", f"--sip-tls-port={free_port()}", "--sip-ip=127.0.0.1"]
 
 
 def run_t9(args, input=None, cwd=None, env=None, timeout=60, binary=None):
@@ -96,6 +101,8 @@ class Server:
                 f"--tls-listening-port={free_port()}"]
         if not any(a.startswith("--listening-ip") for a in args):
             base.append("--listening-ip=127.0.0.1")
+        base += [f for f in sip_flags() if not (f.startswith("--sip-ip") and
+                                                 any(a.startswith("--sip-ip") for a in args))]
         self.args = base + args
         if config is not None:
             cf = self.tmp / "t9phone.conf"
