@@ -423,5 +423,5 @@ static void sip_metrics(void *state, struct metrics_out *m)
 }
 
 const struct engine sip_engine = {
-    "sip", sip_keys, sip_start, sip_stop, NULL, sip_metrics,
+    "sip", sip_keys, sip_start, sip_stop, NULL, sip_metrics, NULL,
 };

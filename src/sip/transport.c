@@ -337,9 +337,10 @@ static void on_tcp_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
-static void on_tls_data(void *arg, const uint8_t *p, size_t n)
+static size_t on_tls_data(void *arg, const uint8_t *p, size_t n)
 {
     conn_input(arg, p, n);
+    return n;
 }
 
 static void on_out_event(struct stream_out *o, int status)
@@ -390,7 +391,7 @@ static void on_connection(uv_stream_t *server, int status)
     c->last_rx = c->msg_start = now_ms(s); /* the first message is due too */
     int rc;
     if (l->kind == SIP_TR_TLS) {
-        static const struct tls_conn_cbs cbs = { on_tls_data, on_tls_closed };
+        static const struct tls_conn_cbs cbs = { on_tls_data, on_tls_closed, NULL };
         rc = tls_conn_new(s->tls, (uv_stream_t *)&c->tcp, SIP_CONN_OUT_CAP, &cbs, c, &c->tls);
     } else {
         c->tls_mode = 0;
