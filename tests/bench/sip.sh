@@ -14,8 +14,10 @@
 #    per step, against t9phone (one loop), Kamailio with one UDP worker and
 #    Kamailio with its default (8). Each sipp call is one registration:
 #    REGISTER, 401, REGISTER with credentials, 200. A step is clean when
-#    every call succeeded with no retransmission; a failed step is tried once
-#    more (the machine is shared) and the ladder stops at the second failure.
+#    every call succeeded with no retransmission; a failed step is tried again
+#    (SIP_BENCH_TRIES times in all, default 3: the machine is shared) and the
+#    ladder stops when none of the tries was clean. "drops" counts datagrams
+#    the kernel dropped at the server's socket during the step.
 #    For each step: calls/s achieved, the server's CPU seconds (utime+stime
 #    of every server process from /proc/PID/stat) per 1000 registrations.
 # 2. Memory: a fresh server, one binding per user, then enough distinct
@@ -98,6 +100,12 @@ hwm_kb() {
     echo "$s"
 }
 
+# udp_drops PORT: datagrams the kernel dropped at the server's UDP socket on
+# PORT (receive buffer full), from /proc/net/udp.
+udp_drops() {
+    awk -v p="$(printf ':%04X' "$1")" 'substr($2, length($2) - 4) == p { d += $NF } END { print d + 0 }' /proc/net/udp
+}
+
 # wait_sip PORT: until something answers an OPTIONS over UDP (any status).
 wait_sip() {
     python3 - "$1" <<'EOF'
@@ -126,8 +134,8 @@ sys.exit("sip bench: no answer on port %d" % port)
 EOF
 }
 
-# make_users N DIR: N users made with the admin CLI into DIR/data, all in one
-# group (so any of them may call any other by dial code), and DIR/users.tsv
+# make_users N DIR: N users made with the admin CLI into DIR/data, the first
+# 1000 in one group (so they may call each other by dial code), and DIR/users.tsv
 # (email, nickname, dial code, SIP username, SIP password). Nicknames are
 # "bench" and four letters of adgjmptw (keys 2-9), so every dial code is
 # distinct (N <= 4096). Kept between runs: bcrypt (cost 12) at every
@@ -159,8 +167,9 @@ make_users() {
     mk_range "$half" $((n - 1))
     wait "$a"
     local i slug
-    slug=$("$sb_bin" group add bench --owner bench0@example.org --data-dir="$dir/data" 2>/dev/null)
-    for ((i = 1; i < n; i++)); do
+    slug=$("$sb_bin" group add bench --owner bench0@example.org --cap 1000 \
+        --data-dir="$dir/data" 2>/dev/null)
+    for ((i = 1; i < n && i < 1000; i++)); do
         "$sb_bin" group join "$slug" "bench$i@example.org" --data-dir="$dir/data" >/dev/null 2>&1
     done
     for ((i = 0; i < n; i++)); do
@@ -298,28 +307,28 @@ sipp_run() {
 # ladder NAME PORT CSV: the rising rates against a started server (srv_pid);
 # appends "rates NAME rate calls/s clean cpu_per_1000" to results.
 ladder() {
-    local name=$1 port=$2 csv=$3 rate tries c0 c1 out ok f r wall scpu cps cpk
+    local name=$1 port=$2 csv=$3 rate tries c0 c1 d0 d1 out ok f r wall scpu cps cpk
     # Warm-up: every user registers once (the steps then refresh bindings).
     sipp_run "$port" "$bench/sipp/register.xml" "$csv" 1000 "$sb_nusers" >/dev/null
     for rate in $sb_rates; do
         tries=0
         while :; do
-            c0=$(cpu_ticks "$srv_pid")
+            c0=$(cpu_ticks "$srv_pid"); d0=$(udp_drops "$port")
             out=$(sipp_run "$port" "$bench/sipp/register.xml" "$csv" "$rate" $((rate * sb_step)))
-            c1=$(cpu_ticks "$srv_pid")
+            c1=$(cpu_ticks "$srv_pid"); d1=$(udp_drops "$port")
             read -r ok f r wall scpu <<<"$out"
             cps=$(awk -v n="$ok" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? n / w : 0) }')
             cpk=$(awk -v c="$((c1 - c0))" -v n="$ok" -v hz="$hz" \
                 'BEGIN { printf "%.3f", n ? c / hz * 1000 / n : 0 }')
             local clean=no
             [ "$ok" -eq $((rate * sb_step)) ] && [ "$f" -eq 0 ] && [ "$r" -eq 0 ] && clean=yes
-            printf '%-14s rate=%-6s ok=%-6s failed=%-6s retrans=%-6s %6s reg/s  cpu/1000=%ss  sipp-cpu=%ss %s\n' \
-                "$name" "$rate" "$ok" "$f" "$r" "$cps" "$cpk" "$scpu" \
+            printf '%-12s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s drops=%-4s %5s reg/s  cpu/1000=%ss  sipp-cpu=%ss %s\n' \
+                "$name" "$rate" "$ok" "$f" "$r" "$((d1 - d0))" "$cps" "$cpk" "$scpu" \
                 "$([ $clean = yes ] && echo clean || echo FAILED)" >&2
             echo "rates $name $rate $cps $clean $cpk" >>"$sb_work/results"
             [ $clean = yes ] && break
             tries=$((tries + 1))
-            [ $tries -ge 2 ] && return 0
+            [ $tries -ge "$sb_tries" ] && return 0
         done
     done
 }
@@ -334,7 +343,11 @@ memory() {
     [ "$ok" -eq "$sb_nusers" ] || { echo "sip bench: $name: warm-up registered $ok of $sb_nusers" >&2; return 0; }
     sleep 1
     p0=$(pss_kb "$srv_pid")
-    [ "$name" = t9phone ] && m0=$(metric t9phone_sip_location_bytes)
+    local b0=0
+    if [ "$name" = t9phone ]; then
+        m0=$(metric t9phone_sip_location_bytes)
+        b0=$(metric t9phone_sip_bindings)
+    fi
     out=$(sipp_run "$port" "$bench/sipp/register_unique.xml" "$csv" "$sb_mem_rate" "$add" -key run b)
     read -r ok f r rest <<<"$out"
     sleep 1
@@ -343,6 +356,7 @@ memory() {
     if [ "$name" = t9phone ]; then
         m1=$(metric t9phone_sip_location_bytes)
         bindings=$(metric t9phone_sip_bindings)
+        ok=$((bindings - b0)) # what was added, by the table's own count
         extra=$(awk -v a="$m0" -v b="$m1" -v n="$ok" 'BEGIN { printf " (table heap by its own count: %.0f B)", n ? (b - a) / n : 0 }')
     fi
     local hwm
@@ -368,9 +382,10 @@ sip_main() {
     sb_bin=${1:-$top/out/t9phone}
     sb_rates=${SIP_BENCH_RATES:-"1000 2000 3000 4000 5000 6000 7000 8000 10000 12000"}
     sb_step=${SIP_BENCH_STEP:-4}
+    sb_tries=${SIP_BENCH_TRIES:-3}
     sb_nusers=${SIP_BENCH_USERS:-200}
     sb_bindings=${SIP_BENCH_BINDINGS:-$((sb_nusers * 100))}
-    sb_mem_rate=${SIP_BENCH_MEM_RATE:-3000}
+    sb_mem_rate=${SIP_BENCH_MEM_RATE:-1000}
     sip_bench_init
     local users=$top/out/bench/sip-users-$sb_nusers
     make_users "$sb_nusers" "$users"

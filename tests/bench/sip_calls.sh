@@ -5,7 +5,7 @@
 # in the same run, on loopback, with sipp on both ends.
 #
 #   tests/bench/sip_calls.sh [BIN]          BIN defaults to out/t9phone
-#   SIP_CALLS_RATES="50 100 200" SIP_BENCH_STEP=4 tests/bench/sip_calls.sh
+#   SIP_CALLS_RATES="50 100 200" SIP_CALLS_STEP=33 tests/bench/sip_calls.sh
 #
 # The users (sip.sh's, made once with the admin CLI, all in one group with
 # distinct dial codes) split in two: the second half registers from one
@@ -26,27 +26,27 @@ source "$here/sip.sh"
 
 # call_ladder NAME PORT CALLERS_CSV: appends "calls NAME rate cps clean cpu_per_call".
 call_ladder() {
-    local name=$1 port=$2 csv=$3 rate tries c0 c1 out ok f r wall scpu cps cpc
+    local name=$1 port=$2 csv=$3 rate tries c0 c1 d0 d1 out ok f r wall scpu cps cpc
     sipp_run "$port" "$bench/sipp/caller.xml" "$csv" 20 20 >/dev/null # warm-up
     for rate in $sc_rates; do
         tries=0
         while :; do
-            c0=$(cpu_ticks "$srv_pid")
+            c0=$(cpu_ticks "$srv_pid"); d0=$(udp_drops "$port")
             out=$(sipp_run "$port" "$bench/sipp/caller.xml" "$csv" "$rate" $((rate * sb_step)))
-            c1=$(cpu_ticks "$srv_pid")
+            c1=$(cpu_ticks "$srv_pid"); d1=$(udp_drops "$port")
             read -r ok f r wall scpu <<<"$out"
             cps=$(awk -v n="$ok" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? n / w : 0) }')
             cpc=$(awk -v c="$((c1 - c0))" -v n="$ok" -v hz="$hz" \
                 'BEGIN { printf "%.1f", (n ? c / hz * 1000000 / n : 0) }')
             local clean=no
             [ "$ok" -eq $((rate * sb_step)) ] && [ "$f" -eq 0 ] && [ "$r" -eq 0 ] && clean=yes
-            printf '%-14s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s %5s calls/s  cpu/call=%sus  sipp-cpu=%ss %s\n' \
-                "$name" "$rate" "$ok" "$f" "$r" "$cps" "$cpc" "$scpu" \
+            printf '%-12s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s drops=%-4s %5s calls/s  cpu/call=%sus  sipp-cpu=%ss %s\n' \
+                "$name" "$rate" "$ok" "$f" "$r" "$((d1 - d0))" "$cps" "$cpc" "$scpu" \
                 "$([ $clean = yes ] && echo clean || echo FAILED)" >&2
             echo "calls $name $rate $cps $clean $cpc" >>"$sb_work/results"
             [ $clean = yes ] && break
             tries=$((tries + 1))
-            [ $tries -ge 2 ] && return 0
+            [ $tries -ge "$sb_tries" ] && return 0
         done
     done
 }
@@ -79,8 +79,9 @@ peak() {
 
 calls_main() {
     sb_bin=${1:-$top/out/t9phone}
-    sc_rates=${SIP_CALLS_RATES:-"50 100 200 300 400 500 600 800 1000 1200"}
-    sb_step=${SIP_BENCH_STEP:-4}
+    sc_rates=${SIP_CALLS_RATES:-"50 100 200 400"}
+    sb_step=${SIP_CALLS_STEP:-33}
+    sb_tries=${SIP_CALLS_TRIES:-2}
     sb_nusers=${SIP_BENCH_USERS:-200}
     sip_bench_init
     local users=$top/out/bench/sip-users-$sb_nusers
