@@ -12,10 +12,12 @@
 # sipp in server mode (tests/bench/sipp/callee.xml: 180, 200, takes ACK and
 # BYE), the first half calls them by dial code (tests/bench/sipp/caller.xml:
 # INVITE, 407, ACK, INVITE with credentials, 100, 180, 200, ACK and BYE
-# through the Record-Route set, 200). Rising call rates, SIP_BENCH_STEP
-# seconds a step; a step is clean when every call succeeded with no
-# retransmission seen by the caller; a failed step is tried once more and
-# the ladder stops at the second failure. For each server: the highest clean
+# through the Record-Route set, 200). Rising call rates, SIP_CALLS_STEP
+# seconds a step (default 33: longer than the 64*T1 = 32 s a finished
+# transaction is kept, so a step reaches the steady state of its rate); a
+# step is clean when every call succeeded with no retransmission seen by the
+# caller; a failed step is tried again (SIP_CALLS_TRIES in all, default 2)
+# and the ladder stops when none was clean. For each server: the highest clean
 # calls/s, its CPU seconds per call (utime+stime of every server process),
 # peak RSS (VmHWM; summed over Kamailio's processes, so its shared memory is
 # counted in each) and Pss at the end. Every process started here is stopped.
