@@ -5,10 +5,16 @@
 #
 #   TURN: t9phone's relay beside coturn's turnserver (turn.sh), over UDP
 #         channels, UDP Send indications and TCP.
-#   SIP:  beside Kamailio, once the SIP proxy exists.
+#   SIP:  REGISTER with digest at rising rates and memory per binding
+#         (sip.sh), calls by dial code through the proxy (sip_calls.sh),
+#         each beside Kamailio 5.6 with one worker and with its default.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for mode in "" "-s" "-t"; do
     echo "== TURN ${mode:-(UDP, channels)}"
     TURN_BENCH_ARGS="-m 20 -n 3000 -z 1 -l 160 $mode" bash "$here/turn.sh" "$@"
 done
+echo "== SIP REGISTER with digest, memory per binding"
+bash "$here/sip.sh" "$@"
+echo "== SIP calls through the proxy"
+bash "$here/sip_calls.sh" "$@"

@@ -40,11 +40,13 @@ call_ladder() {
             cps=$(awk -v n="$ok" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? n / w : 0) }')
             cpc=$(awk -v c="$((c1 - c0))" -v n="$ok" -v hz="$hz" \
                 'BEGIN { printf "%.1f", (n ? c / hz * 1000000 / n : 0) }')
-            local clean=no
+            local clean=no txns=""
             [ "$ok" -eq $((rate * sb_step)) ] && [ "$f" -eq 0 ] && [ "$r" -eq 0 ] && clean=yes
-            printf '%-12s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s drops=%-4s %5s calls/s  cpu/call=%sus  sipp-cpu=%ss %s\n' \
+            # t9phone's live transactions as the step ends (its table holds 8192).
+            [ "$name" = t9phone ] && txns=" txns=$(metric t9phone_sip_transactions)"
+            printf '%-12s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s drops=%-4s %5s calls/s  cpu/call=%sus  sipp-cpu=%ss %s%s\n' \
                 "$name" "$rate" "$ok" "$f" "$r" "$((d1 - d0))" "$cps" "$cpc" "$scpu" \
-                "$([ $clean = yes ] && echo clean || echo FAILED)" >&2
+                "$([ $clean = yes ] && echo clean || echo FAILED)" "$txns" >&2
             echo "calls $name $rate $cps $clean $cpc" >>"$sb_work/results"
             [ $clean = yes ] && break
             tries=$((tries + 1))
