@@ -27,7 +27,8 @@
 #
 # The users are made once with the admin CLI (`t9phone user add`, then
 # `user sip --show-password`) and kept in out/bench/sip-users-N/ (data
-# directory and sipp injection CSV; bcrypt makes each one take ~0.25 s);
+# directory and users.tsv, from which the sipp injection CSV is made; bcrypt
+# makes each one take ~0.25 s of CPU);
 # every run copies that data directory. Kamailio's subscriber table gets the
 # same users with HA1 = MD5(user:realm:password). Every server started here
 # is stopped on exit.
