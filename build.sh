@@ -30,7 +30,15 @@ die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
 # package only recommends (gcc-12 -> libc6-dev, libclang-common-14-dev ->
 # libclang-rt-14-dev for the fuzzers' runtime) must be listed here.
 build_pkgs=(musl-tools re2c tcl dpkg-dev gcc libc6-dev make ca-certificates xz-utils file)
-test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev sip-tester linphone-cli sipvicious)
+test_pkgs=(python3 python3-pytest coturn openssl clang libclang-rt-14-dev)
+# The SIP tests: sipp, Linphone's command-line client, sipvicious.
+test_pkgs+=(sip-tester linphone-cli sipvicious)
+# The portal's browser tests: Debian's Chromium (with a font: fonts-liberation
+# is only recommended) driven by playwright-core from npm
+# (tests/browser/package.json). A Node.js from elsewhere already brings npm,
+# and Debian's npm would conflict with it.
+test_pkgs+=(chromium fonts-dejavu-core nodejs)
+command -v npm >/dev/null 2>&1 || test_pkgs+=(npm)
 
 apt_updated=0
 ensure_pkgs() {

@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "core/internal.h"
 #include "core/mem.h"
+#include "core/text.h"
 #include "base/log.h"
 #include "crypto/hash.h"
 
@@ -78,14 +79,22 @@ int core_accounts_normalise_email(const char *in, size_t len, char out[CORE_EMAI
     const char *at = memchr(in, '@', len);
     if (!at)
         return CORE_E_BAD_EMAIL;
+    /* One form for one address (core/text.h): valid UTF-8 without control,
+     * bidi or invisible characters, in NFC; the domain lower-cased. */
     size_t ln = (size_t)(at - in), dn = len - ln - 1;
-    if (!local_ok(in, ln) || !domain_ok(at + 1, dn))
+    int l = core_text_normalise(in, ln, 0, out, CORE_EMAIL_SIZE);
+    if (l <= 0 || (size_t)l + 1 >= CORE_EMAIL_SIZE) {
+        out[0] = '\0';
         return CORE_E_BAD_EMAIL;
-    memcpy(out, in, len);
-    for (size_t i = ln + 1; i < len; i++)
-        if (out[i] >= 'A' && out[i] <= 'Z')
-            out[i] = (char)(out[i] - 'A' + 'a');
-    out[len] = '\0';
+    }
+    out[l] = '@';
+    int d = core_text_normalise(at + 1, dn, CORE_TEXT_LOWER, out + l + 1,
+                                CORE_EMAIL_SIZE - (size_t)l - 1);
+    if (d <= 0 || !local_ok(out, (size_t)l) || !domain_ok(out + l + 1, (size_t)d) ||
+        (size_t)l + 1 + (size_t)d < 3) {
+        out[0] = '\0';
+        return CORE_E_BAD_EMAIL;
+    }
     return 0;
 }
 
@@ -324,8 +333,8 @@ int core_accounts_verify_email(struct store *st, const char *token, int64_t now,
         rc = -ENOENT;
     else if (rc == 1 && now >= expires)
         rc = CORE_E_EXPIRED;
-    else if (rc == 1)
-        rc = email_token_del(st, id, "verify");
+    else if (rc == 1 && (rc = email_token_del(st, id, "verify")) == 0)
+        store_mark_dirty(st);
     rc = core_txn_end(st, rc);
     if (rc == 0)
         *uid = id;
@@ -758,7 +767,8 @@ int core_accounts_set_hash(struct store *st, int64_t uid, const char *hash,
     sqlite3_bind_int64(s, 1, uid);
     if (have_keep)
         sqlite3_bind_blob(s, 2, keep, sizeof keep, SQLITE_TRANSIENT);
-    rc = core_exec(st, s);
+    if ((rc = core_exec(st, s)) == 0)
+        store_mark_dirty(st); /* the old hash and the ended sessions */
 out:
     return core_txn_end(st, rc);
 }
@@ -841,7 +851,8 @@ int core_accounts_set_nickname(struct store *st, int64_t uid, const char *nick, 
     }
     sqlite3_bind_int64(s, 1, uid);
     sqlite3_bind_int64(s, 2, core_day(now));
-    rc = core_exec(st, s);
+    if ((rc = core_exec(st, s)) == 0)
+        store_mark_dirty(st); /* the old nickname's bytes */
 out:
     return core_txn_end(st, rc);
 }
@@ -1035,7 +1046,9 @@ out:
      * checkpoint copies them home and truncates the WAL, so the old
      * versions of those pages leave the WAL file too. */
     int c = store_checkpoint(st);
-    if (c < 0)
+    if (c < 0) {
+        store_mark_dirty(st); /* store_checkpoint_if_dirty() retries */
         log_warn("core", "account deleted; WAL checkpoint deferred (%s)", core_strerror(c));
+    }
     return 0;
 }

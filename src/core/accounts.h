@@ -3,7 +3,10 @@
  * change, nickname, active group, unlock, deletion.
  *
  * Email normalisation (core_accounts_normalise_email):
- *   leading and trailing ASCII white space is removed; the domain is
+ *   leading and trailing ASCII white space is removed; both parts must be
+ *   valid UTF-8 without control, bidi-override or zero-width characters and
+ *   are brought to NFC (core/text.h: what cannot be normalised is refused),
+ *   so "ñ" and "n" + combining tilde are one address; the domain is
  *   lower-cased; the local part keeps the case it was typed in (a few mail
  *   servers honour it), but accounts are compared without regard to ASCII
  *   case, so Marina@Example.org and marina@example.org are one account.

@@ -4,6 +4,7 @@
 #include "core/groups.h"
 #include "core/errors.h"
 #include "core/internal.h"
+#include "core/text.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -38,39 +39,6 @@ void core_groups_slugify(const char *name, char slug[CORE_SLUG_SIZE])
         snprintf(slug, CORE_SLUG_SIZE, "group");
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2;
-        cp = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        len = 3;
-        cp = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4;
-        cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and beyond U+10FFFF. */
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 int core_groups_check_name(const char *name, char out[CORE_GROUP_NAME_SIZE])
 {
     out[0] = '\0';
@@ -85,20 +53,13 @@ int core_groups_check_name(const char *name, char out[CORE_GROUP_NAME_SIZE])
         n--;
     if (n == 0 || n > CORE_GROUP_NAME_MAX)
         return CORE_E_BAD_NAME;
-    const unsigned char *p = (const unsigned char *)name;
-    for (size_t i = 0; i < n;) {
-        if (p[i] < 0x20 || p[i] == 0x7f)
-            return CORE_E_BAD_NAME;
-        size_t l = utf8_seq(p + i, n - i);
-        if (l == 0)
-            return CORE_E_BAD_NAME;
-        /* C1 controls U+0080..U+009F (0xc2 0x80..0x9f). */
-        if (l == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)
-            return CORE_E_BAD_NAME;
-        i += l;
+    /* Valid UTF-8 without control, bidi or invisible characters, in NFC,
+     * so two names that look alike are the same bytes (core/text.h). */
+    int len = core_text_normalise(name, n, 0, out, CORE_GROUP_NAME_SIZE);
+    if (len <= 0) {
+        out[0] = '\0';
+        return CORE_E_BAD_NAME;
     }
-    memcpy(out, name, n);
-    out[n] = '\0';
     return 0;
 }
 
@@ -323,6 +284,8 @@ int core_groups_rename(struct store *st, int64_t gid, int64_t actor, const char 
     sqlite3_bind_text(s, 2, clean, -1, SQLITE_STATIC);
     rc = core_exec(st, s);
 out:
+    if (rc == 0)
+        store_mark_dirty(st); /* the old name's bytes */
     return core_txn_end(st, rc);
 }
 
@@ -397,8 +360,10 @@ int core_groups_delete(struct store *st, int64_t gid, int64_t actor)
     if (rc < 0)
         return rc;
     int c = store_checkpoint(st);
-    if (c < 0)
+    if (c < 0) {
+        store_mark_dirty(st); /* store_checkpoint_if_dirty() retries */
         log_warn("core", "group deleted; WAL checkpoint deferred (%s)", core_strerror(c));
+    }
     return 0;
 }
 
@@ -579,6 +544,8 @@ int core_groups_unban(struct store *st, int64_t gid, int64_t actor, int64_t targ
         goto out;
     }
     rc = core_event(st, gid, "unban", actor, target, now);
+    if (rc == 0)
+        store_mark_dirty(st);
 out:
     return core_txn_end(st, rc);
 }

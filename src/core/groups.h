@@ -76,9 +76,9 @@ struct core_event {
  * nothing is left. Pure. */
 void core_groups_slugify(const char *name, char slug[CORE_SLUG_SIZE]);
 
-/* Checks and trims a group name (1-64 bytes of valid UTF-8 without control
- * characters, outer white space removed) into out. 0 or CORE_E_BAD_NAME.
- * Pure. */
+/* Checks and trims a group name (1-64 bytes of valid UTF-8 without control,
+ * bidi or invisible characters, outer white space removed, in NFC:
+ * core/text.h) into out. 0 or CORE_E_BAD_NAME. Pure. */
 int core_groups_check_name(const char *name, char out[CORE_GROUP_NAME_SIZE]);
 
 /* Creates a group owned by owner, with member cap cap (0: the default). The

@@ -102,7 +102,7 @@ int core_maint_next_expiry(struct store *st, int64_t now, int64_t *when)
         " UNION ALL SELECT min(expires) FROM provision_tokens"
         " UNION ALL SELECT min(expires) FROM invites"
         " UNION ALL SELECT min(last_active) + ?2 FROM sessions"
-        " UNION ALL SELECT min(locked_until) FROM users)");
+        " UNION ALL SELECT min(locked_until) FROM users WHERE locked_until IS NOT NULL)");
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, CORE_UNVERIFIED_GRACE);

@@ -67,6 +67,8 @@ static int delete_hash(struct store *st, const uint8_t h[32])
     int rc = core_exec(st, s);
     if (rc == 0 && sqlite3_changes(store_db(st)) == 0)
         rc = -ENOENT;
+    if (rc == 0)
+        store_mark_dirty(st); /* an ended session leaves no bytes behind */
     return rc;
 }
 
@@ -171,7 +173,12 @@ int core_sessions_end_all(struct store *st, int64_t uid, const char *keep_sid)
     if (have_keep)
         sqlite3_bind_blob(s, 2, keep, sizeof keep, SQLITE_TRANSIENT);
     int rc = core_exec(st, s);
-    return rc < 0 ? rc : sqlite3_changes(store_db(st));
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_changes(store_db(st));
+    if (rc > 0)
+        store_mark_dirty(st);
+    return rc;
 }
 
 int core_sessions_expire(struct store *st, int64_t now)
@@ -181,5 +188,10 @@ int core_sessions_expire(struct store *st, int64_t now)
         return -EIO;
     sqlite3_bind_int64(s, 1, expiry_cutoff(now));
     int rc = core_exec(st, s);
-    return rc < 0 ? rc : sqlite3_changes(store_db(st));
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_changes(store_db(st));
+    if (rc > 0)
+        store_mark_dirty(st);
+    return rc;
 }

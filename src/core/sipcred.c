@@ -340,6 +340,7 @@ int core_sipcred_provision_redeem(struct store *st, const struct core_cfg *cfg,
     rc = core_txn_end(st, rc);
     if (rc < 0)
         return rc;
+    store_mark_dirty(st);
     if (now >= expires)
         return CORE_E_EXPIRED;
     rc = core_sipcred_reveal(st, cfg, id, user, pass);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/siphash.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 
@@ -23,6 +24,8 @@ int sip_authn_init(struct sip_authn *a, const char *realm, uint32_t nonce_lifeti
     int rc = crypto_random_bytes(a->nonce_secret, sizeof a->nonce_secret);
     if (rc == 0)
         rc = crypto_random_bytes(a->dummy_ha1, sizeof a->dummy_ha1);
+    if (rc == 0)
+        rc = crypto_random_bytes(a->txn_key, sizeof a->txn_key);
     a->nonce_lifetime = nonce_lifetime;
     a->nc = nc;
     a->guard = guard;
@@ -35,11 +38,37 @@ void sip_authn_wipe(struct sip_authn *a)
 {
     crypto_wipe(a->nonce_secret, sizeof a->nonce_secret);
     crypto_wipe(a->dummy_ha1, sizeof a->dummy_ha1);
+    crypto_wipe(a->txn_key, sizeof a->txn_key);
+}
+
+/* The request's transaction: top Via branch, Call-ID and CSeq number. */
+static uint32_t txn_of(const struct sip_authn *a, const struct sip_msg *m)
+{
+    uint8_t buf[400];
+    size_t n = 0;
+    struct sip_str parts[2] = { m->nvia ? m->via[0].branch : (struct sip_str){ 0 }, m->call_id };
+    for (int i = 0; i < 2; i++) {
+        size_t k = parts[i].n < 190 ? parts[i].n : 190;
+        if (k)
+            memcpy(buf + n, parts[i].p, k);
+        n += k;
+        buf[n++] = 0;
+    }
+    memcpy(buf + n, &m->cseq, sizeof m->cseq);
+    n += sizeof m->cseq;
+    return (uint32_t)siphash24(a->txn_key, buf, n);
 }
 
 static size_t flow_addr(const struct sip_flow *f)
 {
     return f->family == 6 ? 16 : 4;
+}
+
+/* What the guard counts failures by: the IPv4 address, or the IPv6 /64 (one
+ * subscriber's prefix: rotating through it must not buy fresh guesses). */
+static size_t guard_addr(const struct sip_flow *f)
+{
+    return f->family == 6 ? 8 : 4;
 }
 
 /* The credentials for our realm among the request's headers of the kind. */
@@ -91,9 +120,9 @@ enum sip_auth_rc sip_auth_check(struct sip_authn *a, const struct sip_msg *m, in
     }
     /* A nonce that is not ours cannot carry a guess worth counting (it can
      * never verify); it is a phone from before a restart: challenge. */
-    uint32_t issued = 0;
+    uint32_t serial = 0;
     int nrc = sip_nonce_check(a->nonce_secret, now, a->nonce_lifetime, src->ip, flow_addr(src),
-                              c->nonce.p, c->nonce.n, &issued);
+                              c->nonce.p, c->nonce.n, &serial);
     if (nrc == -EINVAL) {
         r->rc = SIP_AUTH_CHALLENGE;
         return r->rc;
@@ -108,7 +137,7 @@ enum sip_auth_rc sip_auth_check(struct sip_authn *a, const struct sip_msg *m, in
     }
     const void *gk = uok ? (const void *)u.p : "";
     size_t gl = uok ? u.n : 0;
-    enum sip_guard_verdict v = sip_guard_check(a->guard, src->ip, flow_addr(src), gk, gl, now,
+    enum sip_guard_verdict v = sip_guard_check(a->guard, src->ip, guard_addr(src), gk, gl, now,
                                                &r->retry_after);
     if (v == SIP_GUARD_REFUSE) {
         r->rc = SIP_AUTH_REFUSED;
@@ -157,7 +186,7 @@ enum sip_auth_rc sip_auth_check(struct sip_authn *a, const struct sip_msg *m, in
         }
     int match = crypto_ct_equal(want, got, 32);
     if (!(match & known & wellformed)) {
-        sip_guard_fail(a->guard, src->ip, flow_addr(src), gk, gl, now);
+        sip_guard_fail(a->guard, src->ip, guard_addr(src), gk, gl, now);
         r->rc = SIP_AUTH_FAILED;
         return r->rc;
     }
@@ -165,7 +194,7 @@ enum sip_auth_rc sip_auth_check(struct sip_authn *a, const struct sip_msg *m, in
         r->rc = SIP_AUTH_STALE;
         return r->rc;
     }
-    if (sip_nc_use(a->nc, c->nonce.p, c->nonce.n, issued, nc) < 0) {
+    if (sip_nc_use(a->nc, c->nonce.p, c->nonce.n, serial, nc, txn_of(a, m)) < 0) {
         r->rc = SIP_AUTH_STALE; /* a replayed count, or one we can no longer tell */
         return r->rc;
     }

@@ -31,6 +31,7 @@ struct sip_authn {
     size_t realm_len;
     uint8_t nonce_secret[SIP_NONCE_SECRET_LEN];
     uint8_t dummy_ha1[16];
+    uint8_t txn_key[16];               /* hashes transaction ids for sip_nc */
     uint32_t nonce_lifetime;           /* seconds */
     uint32_t serial;                   /* of the last nonce made */
     struct sip_nc *nc;                 /* nonce counts seen */

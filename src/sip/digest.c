@@ -68,7 +68,7 @@ void sip_nonce_make(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, ui
 
 int sip_nonce_check(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, uint32_t lifetime,
                     const void *client, size_t clen, const char *nonce, size_t nlen,
-                    uint32_t *issued)
+                    uint32_t *serial_out)
 {
     uint32_t ts, serial;
     if (nlen != SIP_NONCE_LEN || get_hex32(nonce, &ts) < 0 || get_hex32(nonce + 8, &serial) < 0)
@@ -77,7 +77,7 @@ int sip_nonce_check(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, ui
     sip_nonce_make(secret, ts, serial, client, clen, want);
     if (!crypto_ct_equal(want, nonce, SIP_NONCE_LEN))
         return -EINVAL;
-    *issued = ts;
+    *serial_out = serial;
     if (lifetime && now > ts && now - ts > lifetime)
         return -ESTALE;
     return 0;
@@ -135,14 +135,16 @@ int sip_digest_nc(const char *s, size_t n, uint32_t *nc)
 
 struct nc_entry {
     uint64_t tag;      /* SipHash of the nonce; 0 = empty */
-    uint32_t issued;
+    uint32_t serial;   /* of the nonce: the order they were issued in */
     uint32_t nc;
+    uint32_t txn;      /* the transaction that used nc */
+    uint32_t pad;
 };
 
 struct sip_nc {
     uint8_t key[16];
     size_t nsets;      /* power of two; 4 entries each */
-    uint32_t floor;    /* newest issue time of a forgotten nonce */
+    uint32_t floor;    /* newest serial of a forgotten nonce */
     int forgot;        /* floor is meaningful */
     struct nc_entry e[];
 };
@@ -167,36 +169,41 @@ void sip_nc_free(struct sip_nc *t)
     free(t);
 }
 
-int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t issued, uint32_t nc)
+int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t serial, uint32_t nc,
+               uint32_t txn)
 {
     uint64_t tag = siphash24(t->key, nonce, nlen) | 1; /* never 0 */
     struct nc_entry *set = &t->e[(tag >> 1 & (t->nsets - 1)) * 4];
     struct nc_entry *victim = &set[0];
     for (int i = 0; i < 4; i++) {
         if (set[i].tag == tag) {
+            if (nc == set[i].nc && txn == set[i].txn)
+                return 0;
             if (nc <= set[i].nc)
                 return -EALREADY;
             set[i].nc = nc;
+            set[i].txn = txn;
             return 0;
         }
         if (set[i].tag == 0)
             victim = &set[i];
-        else if (victim->tag != 0 && (int32_t)(set[i].issued - victim->issued) < 0)
+        else if (victim->tag != 0 && (int32_t)(set[i].serial - victim->serial) < 0)
             victim = &set[i];
     }
     /* Not remembered: it may have been forgotten after use, so only a nonce
      * younger than everything forgotten is known to be unused. */
-    if (t->forgot && (int32_t)(issued - t->floor) <= 0)
+    if (t->forgot && (int32_t)(serial - t->floor) <= 0)
         return -ESTALE;
     if (victim->tag != 0) {
-        if (!t->forgot || (int32_t)(victim->issued - t->floor) > 0)
-            t->floor = victim->issued;
+        if (!t->forgot || (int32_t)(victim->serial - t->floor) > 0)
+            t->floor = victim->serial;
         t->forgot = 1;
-        if ((int32_t)(issued - t->floor) <= 0)
+        if ((int32_t)(serial - t->floor) <= 0)
             return -ESTALE;
     }
     victim->tag = tag;
-    victim->issued = issued;
+    victim->serial = serial;
     victim->nc = nc;
+    victim->txn = txn;
     return 0;
 }

@@ -33,13 +33,14 @@ void sip_nonce_make(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, ui
                     const void *client, size_t clen, char out[SIP_NONCE_LEN]);
 
 /* Checks a nonce. Returns 0 when ours and at most lifetime seconds old
- * (*issued gets its time), -ESTALE when ours but older (*issued set too),
+ * (*serial gets its serial number), -ESTALE when ours but older (*serial
+ * set too),
  * -EINVAL when not ours or malformed. A time ahead of now (the clock
  * stepped back) counts as fresh. Time does not depend on where a forged
  * MAC differs. */
 int sip_nonce_check(const uint8_t secret[SIP_NONCE_SECRET_LEN], uint32_t now, uint32_t lifetime,
                     const void *client, size_t clen, const char *nonce, size_t nlen,
-                    uint32_t *issued);
+                    uint32_t *serial);
 
 /* The parts of an Authorization header the response covers (slices, not
  * terminated). */
@@ -64,17 +65,24 @@ int sip_digest_nc(const char *s, size_t n, uint32_t *nc);
 struct sip_nc;
 
 /* A table remembering the highest nonce count of up to `entries` nonces
- * (rounded up to a multiple of 4; 16 bytes each), 4-way set associative
+ * (rounded up to a multiple of 4; 24 bytes each), 4-way set associative
  * under SipHash with a 16-byte key. NULL on OOM or 0 entries. */
 struct sip_nc *sip_nc_new(const uint8_t key[16], size_t entries);
 void sip_nc_free(struct sip_nc *t);
 
-/* Records that nonce (issued at `issued`) authenticated a request with
- * count nc. Returns 0 when nc is higher than any count seen with it;
- * -EALREADY for a replay (nc not higher); -ESTALE when the nonce is not in
- * the table and is not younger than the newest nonce the table had to
- * forget, so a replay cannot be told apart (the client gets a new nonce,
- * stale=true). Call only after the response verified. */
-int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t issued, uint32_t nc);
+/* Records that nonce (with serial number `serial`, which orders nonces by
+ * issue) authenticated a request with count nc; txn identifies the request's transaction (a hash of its Via
+ * branch, Call-ID and CSeq). Returns 0 when nc is higher than any count
+ * seen with the nonce, or equal to the highest and from the same
+ * transaction (a UDP retransmission: the phone did not get our answer);
+ * -EALREADY for a replay (a lower count, or the same count in another
+ * request); -ESTALE when the nonce is not in the table and was not issued
+ * after the newest nonce the table had to forget, so a replay cannot be
+ * told apart (the client gets a new nonce, stale=true). Serials, not times:
+ * a phone answering a challenge within the second the table forgot a
+ * nonce of must not be turned away. Call only after the
+ * response verified. */
+int sip_nc_use(struct sip_nc *t, const char *nonce, size_t nlen, uint32_t serial, uint32_t nc,
+               uint32_t txn);
 
 #endif

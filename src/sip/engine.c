@@ -15,6 +15,7 @@
 #include "core/resolve.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "net/conn.h"
 #include "sip/proxy_rt.h"
 #include "sip/server.h"
 
@@ -36,14 +37,18 @@ static const struct config_key sip_keys[] = {
         "open SIP TCP and TLS connections from one address at most"),
     INT("sip-message-timeout", "10", 1, 300,
         "seconds a SIP message may take to arrive whole on TCP/TLS, from its first byte "
-        "(the first message from the connection's start, TLS handshake included)"),
+        "(the TLS handshake too, from the connection's start)"),
     INT("sip-idle-timeout", "300", 5, 86400,
-        "seconds a silent SIP TCP/TLS connection is kept (phones send CRLF keep-alives)"),
+        "seconds a SIP TCP/TLS connection is kept without a message (phones send CRLF "
+        "keep-alives)"),
+    INT("sip-unauth-timeout", "60", 0, 86400,
+        "seconds a SIP TCP/TLS connection may stay without a REGISTER that authenticated "
+        "(0: no limit)"),
     INT("sip-min-expires", "60", 1, 86400, "shortest registration accepted (423 below it)"),
     INT("sip-max-expires", "3600", 1, 604800, "longest registration granted (longer is cut)"),
     INT("sip-default-expires", "3600", 1, 604800,
         "registration time when a REGISTER names none"),
-    INT("sip-max-contacts", "5", 1, 100, "bindings per user; the oldest is replaced beyond"),
+    INT("sip-max-contacts", "5", 1, 10000, "bindings per user; the oldest is replaced beyond"),
     INT("sip-max-bindings", "1000000", 1, 100000000,
         "bindings in the location table at most (about 300 bytes each); 503 beyond"),
     INT("sip-nonce-lifetime", "300", 1, 86400,
@@ -63,6 +68,9 @@ static const struct config_key sip_keys[] = {
     INT("sip-t1-ms", "500", 50, 5000,
         "SIP timer T1 (RFC 3261 round-trip estimate) in milliseconds; transactions last "
         "64*T1 at most after their final answer"),
+    INT("sip-max-transactions", "65536", 16, 16777216,
+        "live SIP transactions of the proxy at most (a call holds about five for 64*T1; "
+        "about 1 KiB each); 503 beyond"),
     { NULL },
 };
 
@@ -96,9 +104,9 @@ static void on_sweep(uv_timer_t *t)
     uint64_t now = uv_now(s->loop);
     /* One eighth of the buckets a second: every binding within 8 s of its
      * expiry is freed (lookups never return an expired one anyway). */
-    size_t n = sip_loc_expire(s->h.loc, (int64_t)(now / 1000), 1 + (1u << 20) / 8);
+    size_t n = sip_loc_expire(s->h.loc, (int64_t)(now / 1000),
+                              1 + sip_loc_buckets(s->h.loc) / 8);
     s->h.st.bindings_expired += n;
-    sip__conn_sweep(s, now);
     if (now - s->last_log_ms >= 3600 * 1000ULL) {
         s->last_log_ms = now;
         log_info("sip", "%zu bindings, %llu expired, %zu connections; since start: %llu "
@@ -118,7 +126,7 @@ static int lookup_ha1(void *ctx, const char *user, uint8_t ha1[16])
     return rc == -ENOENT ? -ENOENT : rc < 0 ? -EIO : 0;
 }
 
-static int parse_ip(const char *t, union sip_sa *out)
+static int parse_ip(const char *t, union net_addr *out)
 {
     memset(out, 0, sizeof *out);
     if (inet_pton(AF_INET, t, &out->in.sin_addr) == 1) {
@@ -135,7 +143,7 @@ static int parse_ip(const char *t, union sip_sa *out)
 /* The configured addresses, or every interface address (each bound on its
  * own, not the wildcard, so answers leave from the address the phone
  * used). */
-static int listen_ips(const config_t *cfg, union sip_sa *ips, size_t max, size_t *count,
+static int listen_ips(const config_t *cfg, union net_addr *ips, size_t max, size_t *count,
                       char *err, size_t errlen)
 {
     size_t n = 0, given = config_count(cfg, "sip-ip");
@@ -161,7 +169,7 @@ static int listen_ips(const config_t *cfg, union sip_sa *ips, size_t max, size_t
         return -EINVAL;
     }
     for (int i = 0; i < nif && n < max; i++) {
-        union sip_sa a;
+        union net_addr a;
         memset(&a, 0, sizeof a);
         int fam = ifs[i].address.address4.sin_family;
         if (fam == AF_INET)
@@ -191,9 +199,7 @@ static int setup(struct sip_server *s, const struct engine_env *env, char *err, 
 {
     const config_t *cfg = env->cfg;
     uint8_t key[16];
-    int rc = crypto_random_bytes(s->ip_key, sizeof s->ip_key);
-    if (rc == 0)
-        rc = crypto_random_bytes(s->h.tag_key, sizeof s->h.tag_key);
+    int rc = crypto_random_bytes(s->h.tag_key, sizeof s->h.tag_key);
     if (rc == 0)
         rc = crypto_random_bytes(key, sizeof key);
     if (rc < 0) {
@@ -211,10 +217,19 @@ static int setup(struct sip_server *s, const struct engine_env *env, char *err, 
         s->h.lim.default_expires = s->h.lim.min_expires;
     if (s->h.lim.default_expires > s->h.lim.max_expires)
         s->h.lim.default_expires = s->h.lim.max_expires;
-    s->max_conns = (size_t)config_int(cfg, "sip-max-connections");
-    s->max_per_ip = (size_t)config_int(cfg, "sip-max-connections-per-ip");
-    s->msg_timeout_ms = 1000ULL * (uint64_t)config_int(cfg, "sip-message-timeout");
-    s->idle_timeout_ms = 1000ULL * (uint64_t)config_int(cfg, "sip-idle-timeout");
+    uint32_t msg_ms = 1000u * (uint32_t)config_int(cfg, "sip-message-timeout");
+    s->limits = (struct net_conn_limits){
+        .max_conns = (size_t)config_int(cfg, "sip-max-connections"),
+        .max_per_source = (size_t)config_int(cfg, "sip-max-connections-per-ip"),
+        .rbuf = SIP_MAX_STREAM,
+        .out_cap = SIP_CONN_OUT_CAP,
+        .out_pause = SIP_CONN_OUT_CAP / 2,
+        .frame_ms = msg_ms,
+        .idle_ms = 1000u * (uint32_t)config_int(cfg, "sip-idle-timeout"),
+        .handshake_ms = msg_ms,
+        .unauth_ms = 1000u * (uint32_t)config_int(cfg, "sip-unauth-timeout"),
+        .sweep_ms = 1000,
+    };
     s->delay_ms = (uint64_t)config_int(cfg, "sip-guard-delay-ms");
     struct sip_guard_cfg g = {
         (uint32_t)config_int(cfg, "sip-guard-slow"), (uint32_t)config_int(cfg, "sip-guard-refuse"),
@@ -282,17 +297,17 @@ static int sip_start(const struct engine_env *env, void **state, char *err, size
     s->delay_timer.data = s;
     s->handles = 2;
     s->last_log_ms = uv_now(s->loop);
-    union sip_sa ips[SIP_MAX_LISTENERS / 3];
+    union net_addr ips[SIP_MAX_LISTENERS / 3];
     size_t nips = 0;
     int port = (int)config_int(env->cfg, "sip-port");
     int tport = (int)config_int(env->cfg, "sip-tls-port");
     rc = listen_ips(env->cfg, ips, sizeof ips / sizeof ips[0], &nips, err, errlen);
     for (size_t i = 0; rc == 0 && i < nips; i++) {
-        rc = sip__listen(s, SIP_TR_UDP, &ips[i], port, err, errlen);
+        rc = sip__listen(s, NET_UDP, &ips[i], port, err, errlen);
         if (rc == 0)
-            rc = sip__listen(s, SIP_TR_TCP, &ips[i], port, err, errlen);
+            rc = sip__listen(s, NET_TCP, &ips[i], port, err, errlen);
         if (rc == 0 && s->tls)
-            rc = sip__listen(s, SIP_TR_TLS, &ips[i], tport, err, errlen);
+            rc = sip__listen(s, NET_TLS, &ips[i], tport, err, errlen);
     }
     if (rc == 0 && nips == 0) {
         snprintf(err, errlen, "no address to listen for SIP on: set sip-ip");
@@ -303,7 +318,7 @@ static int sip_start(const struct engine_env *env, void **state, char *err, size
         return rc;
     }
     if (sip_proxy_rt_start(s, realm_of(env), (uint32_t)config_int(env->cfg, "sip-t1-ms"),
-                           &s->h.proxy) < 0) {
+                           (size_t)config_int(env->cfg, "sip-max-transactions"), &s->h.proxy) < 0) {
         snprintf(err, errlen, "out of memory for the SIP proxy");
         sip_stop(s, NULL, NULL);
         return -ENOMEM;
@@ -389,21 +404,11 @@ static void sip_metrics(void *state, struct metrics_out *m)
                     NULL, st->bindings_removed);
     metrics_counter(m, "t9phone_sip_bindings_expired_total", "bindings expired", NULL,
                     st->bindings_expired);
-    metrics_gauge(m, "t9phone_sip_connections", "open SIP TCP and TLS connections", NULL,
-                  (int64_t)s->nconns);
-    metrics_counter(m, "t9phone_sip_connections_accepted_total", "SIP connections accepted",
-                    NULL, s->conns_accepted);
-    metrics_counter(m, "t9phone_sip_connections_refused_total",
-                    "SIP connections closed at accept (total or per-address limit)", NULL,
-                    s->conns_refused);
-    metrics_counter(m, "t9phone_sip_connections_closed_total", "SIP connections closed by a "
-                    "deadline", "cause=\"message_timeout\"", s->conns_timed_out);
-    metrics_counter(m, "t9phone_sip_connections_closed_total", NULL, "cause=\"idle\"",
-                    s->conns_idle);
-    metrics_counter(m, "t9phone_sip_connections_closed_total", NULL, "cause=\"output_full\"",
-                    s->send_failed);
-    metrics_counter(m, "t9phone_sip_connections_closed_total", NULL, "cause=\"framing\"",
-                    s->frames_refused);
+    if (s->net)
+        net_conns_metrics(s->net, m, "t9phone_sip");
+    metrics_counter(m, "t9phone_sip_answers_dropped_total",
+                    "answers to a stream whose output was full (back-pressure)", NULL,
+                    s->out_dropped);
     metrics_counter(m, "t9phone_sip_auth_total", "digest authentications, by result",
                     "result=\"ok\"", st->auth_ok);
     metrics_counter(m, "t9phone_sip_auth_total", NULL, "result=\"failed\"", st->auth_failed);
@@ -422,6 +427,23 @@ static void sip_metrics(void *state, struct metrics_out *m)
         sip_proxy_rt_metrics(s->h.proxy, m);
 }
 
+/* Stream connections are the only descriptors that grow with load. */
+static size_t sip_fd_uses(const config_t *cfg, struct net_fd_use *uses, size_t max)
+{
+    if (config_bool(cfg, "no-sip"))
+        return 0;
+    if (max > 0)
+        uses[0] = (struct net_fd_use){ "sip-max-connections",
+                                       (uint64_t)config_int(cfg, "sip-max-connections") };
+    return 1;
+}
+
 const struct engine sip_engine = {
-    "sip", sip_keys, sip_start, sip_stop, NULL, sip_metrics, NULL,
+    .name = "sip",
+    .keys = sip_keys,
+    .start = sip_start,
+    .stop = sip_stop,
+    .reload = NULL,
+    .metrics = sip_metrics,
+    .fd_uses = sip_fd_uses,
 };

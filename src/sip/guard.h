@@ -8,6 +8,9 @@
  * gives way. Nothing here can name a client: only 64-bit keyed tags are
  * kept, and they are never shown.
  *
+ * The caller chooses what an "address" is (sip/auth.c: an IPv4 address or
+ * an IPv6 /64).
+ *
  * Policy (the thresholds are fields of struct sip_guard_cfg):
  *  - an address with `addr_slow` failures is answered after a delay;
  *    with `addr_refuse` it is refused for `refuse_secs`;

@@ -32,21 +32,20 @@ static void count_answer(struct sip_stats *st, int status)
             st->answers_code[i]++;
 }
 
-/* A To tag that is the same for a retransmitted request, without state. */
+/* A To tag that is the same for a retransmitted request, without state:
+ * a keyed hash of the Call-ID, the From tag and the branch. */
 static void make_tag(const struct sip_handler *h, const struct sip_msg *m, char out[17])
 {
     uint8_t buf[512];
     size_t n = 0;
-    struct sip_str parts[3] = { m->call_id, m->from.tag, m->via[0].branch };
+    struct sip_str parts[3] = { m->call_id, m->from.tag, m->nvia ? m->via[0].branch
+                                                                 : (struct sip_str){ 0 } };
     for (int i = 0; i < 3; i++) {
-        size_t k = parts[i].n;
-        if (k > (sizeof buf - n - 1) / 1)
-            k = sizeof buf - n - 1;
+        size_t k = parts[i].n < sizeof buf - n - 1 ? parts[i].n : sizeof buf - n - 1;
         if (k)
             memcpy(buf + n, parts[i].p, k);
         n += k;
-        if (n < sizeof buf)
-            buf[n++] = 0;
+        buf[n++] = 0;
     }
     uint64_t v = siphash24(h->tag_key, buf, n);
     static const char hexd[] = "0123456789abcdef";
@@ -127,6 +126,7 @@ void sip_handle(struct sip_handler *h, const char *buf, size_t len, int stream,
 #define m (*mp)
     ans->len = 0;
     ans->delay = 0;
+    ans->authenticated = 0;
     if (sip_parse(buf, len, stream ? SIP_PARSE_STREAM : 0, &m) < 0) {
         if (m.is_request)
             answer_fault(h, &m, src, ans);
@@ -142,7 +142,7 @@ void sip_handle(struct sip_handler *h, const char *buf, size_t len, int stream,
     }
     h->st.requests[m.method_id <= SIP_M_REFER ? m.method_id : 0]++;
     if (h->proxy && sip_proxy_rt_wants(&m)) {
-        sip_proxy_rt_request(h->proxy, &m, src); /* answers on its own */
+        ans->authenticated = sip_proxy_rt_request(h->proxy, &m, src); /* answers on its own */
         return;
     }
     switch (m.method_id) {

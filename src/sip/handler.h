@@ -74,6 +74,7 @@ struct sip_answer {
     char buf[SIP_MAX_DGRAM];
     size_t len;
     int delay;
+    int authenticated;         /* the request's digest credentials were good */
 };
 
 /* Handles one message of len bytes (a datagram, or a stream frame with

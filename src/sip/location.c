@@ -350,3 +350,4 @@ size_t sip_loc_expire(struct sip_loc *loc, int64_t now, size_t buckets)
 size_t sip_loc_count(const struct sip_loc *loc) { return loc->nbind; }
 size_t sip_loc_users(const struct sip_loc *loc) { return loc->nrecs; }
 size_t sip_loc_bytes(const struct sip_loc *loc) { return loc->bytes; }
+size_t sip_loc_buckets(const struct sip_loc *loc) { return loc->nbuckets; }

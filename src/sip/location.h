@@ -120,5 +120,7 @@ size_t sip_loc_expire(struct sip_loc *loc, int64_t now, size_t buckets);
 size_t sip_loc_count(const struct sip_loc *loc);
 size_t sip_loc_users(const struct sip_loc *loc);
 size_t sip_loc_bytes(const struct sip_loc *loc);
+/* Buckets in the table now (it doubles as users are added). */
+size_t sip_loc_buckets(const struct sip_loc *loc);
 
 #endif

@@ -55,6 +55,8 @@ struct px_call {
     struct sip_flow caller;
     int refs;
     uint8_t initial, counted;
+    char *callee_pai;             /* initial INVITE: who answers, for the caller */
+    char *callee_display;
     char *req;
     size_t req_len;
     struct px_branch br[SIP_FORK_MAX];
@@ -374,9 +376,20 @@ static void call_unref(struct px_call *c)
         free(c->br[i].contact);
     }
     sip_fork_release(&c->f);
+    free(c->callee_pai);
+    free(c->callee_display);
     free(c->req);
     c->px->ncalls--;
     free(c);
+}
+
+/* The request copy serves only the answers the proxy makes itself; once
+ * the caller has its final answer it is not needed. */
+static void drop_request(struct px_call *c)
+{
+    free(c->req);
+    c->req = NULL;
+    c->req_len = 0;
 }
 
 static void count_final(struct px_call *c, int status)
@@ -401,6 +414,8 @@ static void op_forward(void *ctx, struct sip_fork *f, int status, const char *bu
         count_final(c, status);
     if (c->server)
         sip_txn_server_respond(px->txn, c->server, status, buf, len, px->now);
+    if (status >= 200)
+        drop_request(c);
 }
 
 static void op_answer(void *ctx, struct sip_fork *f, int status)
@@ -408,9 +423,9 @@ static void op_answer(void *ctx, struct sip_fork *f, int status)
     struct sip_proxy *px = ctx;
     struct px_call *c = (struct px_call *)f;
     count_final(c, status);
-    if (!c->server || sip_parse(c->req, c->req_len, 0, &px->scratch) < 0)
-        return;
-    answer(px, &px->scratch, &c->caller, c->server, status, NULL, NULL);
+    if (c->server && c->req && sip_parse(c->req, c->req_len, 0, &px->scratch) == 0)
+        answer(px, &px->scratch, &c->caller, c->server, status, NULL, NULL);
+    drop_request(c);
 }
 
 static void op_cancel(void *ctx, struct sip_fork *f, int i, int elsewhere)
@@ -445,7 +460,11 @@ static const struct sip_fork_ops fork_ops = { op_forward, op_answer, op_cancel, 
 static int tx_send(void *ctx, const struct sip_flow *flow, const char *buf, size_t n)
 {
     struct sip_proxy *px = ctx;
-    return px->io.send(px->io.ctx, flow, buf, n);
+    int rc = px->io.send(px->io.ctx, flow, buf, n);
+    /* A datagram that could not go out now (a full socket buffer) is a lost
+     * datagram, which the retransmission timers cover; only a stream that
+     * is gone means the flow is. */
+    return rc < 0 && flow->transport == SIP_TR_UDP ? 0 : rc;
 }
 
 static void drop_binding(struct sip_proxy *px, struct px_branch *b)
@@ -761,10 +780,6 @@ static void forward_in_dialog(struct sip_proxy *px, const struct sip_msg *m,
                               const struct route_info *ri)
 {
     char rest[2048], branch[BRANCH_MAX];
-    if (!ri->token) {
-        answer(px, m, src, t, 403, "No Route Of Ours", NULL);
-        return;
-    }
     int more = routes_rest(m, ri->npop, rest, sizeof rest);
     if (more < 0) {
         answer(px, m, src, t, 500, NULL, NULL);
@@ -817,16 +832,16 @@ static int authenticate(struct sip_proxy *px, const struct sip_msg *m, const str
     }
 }
 
+/* An authenticated out-of-dialog request (caller r->user) on its server
+ * transaction t: From check, resolution, fork. */
 static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
-                            const struct sip_flow *src, struct sip_txn *t)
+                            const struct sip_flow *src, struct sip_txn *t,
+                            const struct sip_auth_result *r)
 {
-    struct sip_auth_result r;
-    if (!authenticate(px, m, src, t, &r))
-        return;
     /* 3261 22.1 and issue 8: the caller is who authenticated. */
     char fu[SIP_AUTH_USER_MAX + 1];
     long fl = m->from.uri.user.p ? sip_unescape(m->from.uri.user, fu, sizeof fu - 1) : -1;
-    if (fl < 0 || (size_t)fl != strlen(r.user) || memcmp(fu, r.user, (size_t)fl) != 0) {
+    if (fl < 0 || (size_t)fl != strlen(r->user) || memcmp(fu, r->user, (size_t)fl) != 0) {
         answer(px, m, src, t, 403, NULL, NULL);
         return;
     }
@@ -837,7 +852,7 @@ static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
         answer(px, m, src, t, 404, NULL, NULL);
         return;
     }
-    int rc = core_resolve_caller(px->cfg.st, r.user, &uid);
+    int rc = core_resolve_caller(px->cfg.st, r->user, &uid);
     if (rc < 0) {
         answer(px, m, src, t, rc == -ENOENT ? 403 : 500, NULL, NULL);
         return;
@@ -859,6 +874,14 @@ static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
     if (!c) {
         answer(px, m, src, t, 500, NULL, NULL);
         return;
+    }
+    /* The caller is shown who it reached, the same way (RFC 3325 allows
+     * P-Asserted-Identity in responses). */
+    char cpai[256], cdisp[64];
+    if (sip_route_identity(px->cfg.st, rt->callee_uid, px->cfg.realm, cpai, sizeof cpai, cdisp,
+                           sizeof cdisp) == 0) {
+        c->callee_pai = strdup(cpai);
+        c->callee_display = strdup(cdisp);
     }
     for (size_t i = 0; i < rt->ntarget; i++) {
         struct sip_route_target *tg = &rt->target[i];
@@ -912,62 +935,92 @@ static int proxy_require_ok(struct sip_proxy *px, const struct sip_msg *m,
     return 0;
 }
 
-void sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struct sip_flow *src,
-                       int64_t now_ms)
+/* The server transaction of a request the proxy takes on, with its 100
+ * Trying at once for an INVITE (17.2.1: the phone stops retransmitting);
+ * NULL when the table is full (503 went out). */
+static struct sip_txn *server_txn(struct sip_proxy *px, const struct sip_msg *m,
+                                  const struct sip_flow *src, const struct sip_txn_key *k)
+{
+    struct sip_txn *t;
+    if (sip_txn_server_new(px->txn, k, src, src->transport != SIP_TR_UDP, NULL, px->now, &t) < 0) {
+        px->st.refused_full++;
+        answer(px, m, src, NULL, 503, "Too Many Transactions", "Retry-After: 5\r\n");
+        return NULL;
+    }
+    if (m->method_id == SIP_M_INVITE)
+        answer(px, m, src, t, 100, NULL, NULL);
+    return t;
+}
+
+int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m, const struct sip_flow *src,
+                      int64_t now_ms)
 {
     px->now = now_ms;
     const struct sip_via *v = &m->via[0];
     if (m->nvia == 0)
-        return;
+        return 0;
     if (!v->branch.p || v->branch.n < 8 || memcmp(v->branch.p, COOKIE, 7) != 0 ||
         v->branch.n > 255) {
         if (m->method_id != SIP_M_ACK)
             answer(px, m, src, NULL, 400, "Via Branch Without Magic Cookie", NULL);
-        return;
+        return 0;
     }
     char sentby[300];
     int sl = v->port ? snprintf(sentby, sizeof sentby, "%.*s:%u", (int)v->host.n, v->host.p,
                                 (unsigned)v->port)
                      : snprintf(sentby, sizeof sentby, "%.*s", (int)v->host.n, v->host.p);
     if (sl < 0 || (size_t)sl >= sizeof sentby)
-        return;
+        return 0;
     struct sip_txn_key k = { v->branch.p, v->branch.n, sentby, (size_t)sl, m->method_id };
     struct sip_txn *t = NULL;
     int rc = sip_txn_server_request(px->txn, &k, now_ms, &t);
     if (rc == SIP_TXN_ABSORBED)
-        return;
+        return 0;
     if (m->method_id == SIP_M_ACK) {
         forward_ack(px, m, src);
-        return;
+        return 0;
     }
     if (m->method_id == SIP_M_CANCEL) {
         handle_cancel(px, m, src, &k);
-        return;
+        return 0;
     }
-    if (sip_txn_server_new(px->txn, &k, src, src->transport != SIP_TR_UDP, NULL, now_ms, &t) < 0) {
-        px->st.refused_full++;
-        answer(px, m, src, NULL, 503, "Too Many Transactions", "Retry-After: 5\r\n");
-        return;
-    }
-    if (m->method_id == SIP_M_INVITE) /* at once (17.2.1): the phone stops retransmitting */
-        answer(px, m, src, t, 100, NULL, NULL);
+    /* Refusals come before any state: they are answered without a
+     * transaction, so traffic that never authenticates cannot fill the
+     * table (a retransmission simply gets the same answer again). */
     if (m->max_forwards == 0) {
-        answer(px, m, src, t, 483, NULL, NULL);
-        return;
+        answer(px, m, src, NULL, 483, NULL, NULL);
+        return 0;
     }
     if (loop_detect(px, m)) {
-        answer(px, m, src, t, 482, NULL, NULL);
-        return;
+        answer(px, m, src, NULL, 482, NULL, NULL);
+        return 0;
     }
-    if (!proxy_require_ok(px, m, src, t))
-        return;
+    if (!proxy_require_ok(px, m, src, NULL))
+        return 0;
     struct route_info ri;
     routes_pop(px, m, &ri);
-    if (m->to.tag.p || ri.token || ri.npop < m->nroute) {
-        forward_in_dialog(px, m, src, t, &ri);
-        return;
+    /* Only a request inside a dialog (a To tag) is routed by a token: a new
+     * request is authenticated and resolved again even when it carries an
+     * old Record-Route, so a ban or a kick cannot be stepped around. */
+    if (m->to.tag.p) {
+        if (!ri.token) {
+            answer(px, m, src, NULL, 403, "No Route Of Ours", NULL);
+            return 0;
+        }
+        if ((t = server_txn(px, m, src, &k)) != NULL)
+            forward_in_dialog(px, m, src, t, &ri);
+        return 0;
     }
-    forward_initial(px, m, src, t);
+    if (ri.npop < m->nroute) { /* a preloaded route past us: no relaying */
+        answer(px, m, src, NULL, 403, "No Relaying", NULL);
+        return 0;
+    }
+    struct sip_auth_result r;
+    if (!authenticate(px, m, src, NULL, &r))
+        return 0;
+    if ((t = server_txn(px, m, src, &k)) != NULL)
+        forward_initial(px, m, src, t, &r);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -977,8 +1030,8 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
 {
     (void)src;
     px->now = now_ms;
-    if (m->nvia < 2)
-        return; /* to us alone (a CANCEL's answer has two: ours and none) */
+    if (m->nvia == 0)
+        return;
     struct sip_str b = m->via[0].branch;
     if (!b.p || b.n <= PREFIX_LEN || memcmp(b.p, PREFIX, PREFIX_LEN) != 0)
         return;
@@ -988,12 +1041,27 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     int rc = sip_txn_client_response(px->txn, b.p, b.n, m->cseq_method_id, m->status,
                                      to ? m->buf + to->off : "", to ? to->len : 0, now_ms, &t,
                                      &user);
+    /* A CANCEL's answer (user NULL) ends here. */
     if (rc != SIP_TXN_PASS || !user)
         return;
     struct px_branch *br = user;
+    if (m->nvia < 2) {
+        /* No Via left to go back by (a UAS that copied the wrong Vias): the
+         * status still counts, and a final one is answered as our own. */
+        if (m->status >= 300)
+            sip_fork_response(&br->call->f, br->idx, m->status, NULL, 0);
+        return;
+    }
     struct sip_edit e;
     sip_edit_init(&e, m);
     sip_edit_list_remove_top(&e, SIP_H_VIA);
+    const struct px_call *c = br->call;
+    if (c->callee_pai && m->status > 100 && m->status < 300 &&
+        m->cseq_method_id == SIP_M_INVITE) {
+        sip_edit_header_set(&e, "P-Asserted-Identity", c->callee_pai);
+        sip_edit_header_set(&e, "Remote-Party-ID", NULL);
+        sip_edit_display(&e, SIP_H_TO, c->callee_display); /* display only: URI and tag stay */
+    }
     sip_edit_fix_length(&e);
     long n = sip_edit_write(&e, px->out, sizeof px->out);
     if (n < 0)

@@ -11,7 +11,14 @@
  * Identity "<nickname>" <sip:<dial code>@<realm>> and as the From display
  * name "<nickname> (<dial code>)"; any P-Asserted-Identity or
  * Remote-Party-ID the caller sent, and its Proxy-Authorization, are
- * removed. GRUUs (RFC 5627) are not handed out, so none needs routing.
+ * removed. The caller, in turn, gets the callee's P-Asserted-Identity and To
+ * display name the same way in the 1xx and 2xx of an initial INVITE (the
+ * To URI and tag stay, so the dialog still matches). GRUUs (RFC 5627) are
+ * not handed out by the registrar, so none needs routing.
+ *
+ * State only after authentication: challenges and every refusal before
+ * it are answered without a transaction, so traffic that never
+ * authenticates cannot fill the (bounded) transaction table.
  *
  * Every request: Max-Forwards 0 is answered 483 (one is added when absent);
  * a request that has been here before with the same Request-URI, tags,
@@ -92,8 +99,9 @@ void sip_proxy_free(struct sip_proxy *px);
 int sip_proxy_wants(const struct sip_msg *m);
 
 /* Handles a parsed request m that came from src at now_ms (the clock of
- * the transactions; the location table and nonces use now_ms / 1000). */
-void sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m,
+ * the transactions; the location table and nonces use now_ms / 1000).
+ * Returns 1 when it carried good digest credentials, else 0. */
+int sip_proxy_request(struct sip_proxy *px, const struct sip_msg *m,
                        const struct sip_flow *src, int64_t now_ms);
 /* Handles a parsed response. */
 void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m,

@@ -88,7 +88,7 @@ static void rt_fire(uv_timer_t *t)
 }
 
 int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
-                       struct sip_proxy_rt **out)
+                       size_t max_txn, struct sip_proxy_rt **out)
 {
     *out = NULL;
     struct sip_proxy_rt *rt = calloc(1, sizeof *rt);
@@ -96,14 +96,11 @@ int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
         return -ENOMEM;
     rt->s = s;
     for (size_t i = 0; i < s->nlisteners && i < SIP_MAX_LISTENERS; i++) {
-        union sip_sa a;
-        int len = sizeof a;
-        struct sip_listener *l = &s->listeners[i];
-        int rc = l->kind == SIP_TR_UDP ? uv_udp_getsockname(&l->h.udp, &a.sa, &len)
-                                       : uv_tcp_getsockname(&l->h.tcp, &a.sa, &len);
+        union net_addr a;
         struct local_addr *la = &rt->local[i];
-        la->kind = (uint8_t)l->kind;
-        if (rc < 0)
+        int kind = net_listener_kind(s->lst[i]);
+        la->kind = kind == NET_UDP ? SIP_TR_UDP : kind == NET_TCP ? SIP_TR_TCP : SIP_TR_TLS;
+        if (net_listener_addr(s->lst[i], &a) < 0)
             continue;
         char ip[INET6_ADDRSTRLEN];
         if (a.sa.sa_family == AF_INET6) {
@@ -125,6 +122,8 @@ int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
     cfg.loc = s->h.loc;
     cfg.auth = &s->h.auth;
     sip_txn_cfg_default(&cfg.txn);
+    if (max_txn)
+        cfg.txn.max = max_txn;
     if (t1_ms) {
         cfg.txn.t1 = t1_ms;
         if (t1_ms < 500) { /* a test clock: keep the RFC's ratios */
@@ -162,13 +161,14 @@ void sip_proxy_rt_stop(struct sip_proxy_rt *rt)
 
 int sip_proxy_rt_wants(const struct sip_msg *m) { return sip_proxy_wants(m); }
 
-void sip_proxy_rt_request(struct sip_proxy_rt *rt, const struct sip_msg *m,
-                          const struct sip_flow *src)
+int sip_proxy_rt_request(struct sip_proxy_rt *rt, const struct sip_msg *m,
+                         const struct sip_flow *src)
 {
     if (rt->s->stopping)
-        return;
-    sip_proxy_request(rt->px, m, src, (int64_t)uv_now(rt->s->loop));
+        return 0;
+    int authed = sip_proxy_request(rt->px, m, src, (int64_t)uv_now(rt->s->loop));
     rt_arm(rt);
+    return authed;
 }
 
 void sip_proxy_rt_response(struct sip_proxy_rt *rt, const struct sip_msg *m,

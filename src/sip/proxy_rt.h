@@ -15,18 +15,21 @@ struct sip_server;
 struct sip_proxy_rt;
 
 /* Starts the proxy on server s (after its listeners are open), with timer
- * T1 of t1_ms (T2 and T4 scale with it when it is below 500). 0 with
+ * T1 of t1_ms (T2 and T4 scale with it when it is below 500) and at most
+ * max_txn live transactions. 0 with
  * *out, or -ENOMEM. One handle (the timer) is added to s->handles. */
 int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
-                       struct sip_proxy_rt **out);
+                       size_t max_txn, struct sip_proxy_rt **out);
 /* Closes the timer; the proxy and every transaction are freed when it has
  * closed (then s's handle count drops). */
 void sip_proxy_rt_stop(struct sip_proxy_rt *rt);
 
 /* 1 when the proxy takes this request (sip_proxy_wants). */
 int sip_proxy_rt_wants(const struct sip_msg *m);
-void sip_proxy_rt_request(struct sip_proxy_rt *rt, const struct sip_msg *m,
-                          const struct sip_flow *src);
+/* Returns 1 when the request's digest credentials were good (a stream
+ * connection then counts as authenticated, as after a REGISTER). */
+int sip_proxy_rt_request(struct sip_proxy_rt *rt, const struct sip_msg *m,
+                         const struct sip_flow *src);
 void sip_proxy_rt_response(struct sip_proxy_rt *rt, const struct sip_msg *m,
                            const struct sip_flow *src);
 

@@ -33,6 +33,7 @@ static int authenticate(struct sip_handler *h, const struct sip_msg *m,
     switch (rc) {
     case SIP_AUTH_OK:
         h->st.auth_ok++;
+        ans->authenticated = 1;
         return 1;
     case SIP_AUTH_CHALLENGE:
         challenge(h, m, src, now, 0, ans);

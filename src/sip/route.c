@@ -72,6 +72,7 @@ int sip_route_resolve(struct store *st, const struct sip_loc *loc, const char *r
     if (rc < 0)
         return 500;
     snprintf(out->callee, sizeof out->callee, "%s", c.sip_username);
+    out->callee_uid = c.user_id;
     struct collect col = { out };
     sip_loc_each(loc, c.sip_username, strlen(c.sip_username), now, add_target, &col);
     return out->ntarget ? 0 : 480;

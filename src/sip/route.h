@@ -36,6 +36,7 @@ struct sip_route_target {
 
 struct sip_route_result {
     char callee[CORE_SIP_USER_SIZE];   /* the callee's SIP username (status 0, 480) */
+    int64_t callee_uid;
     size_t ntarget;
     struct sip_route_target target[SIP_FORK_MAX];
     char contacts[SIP_ROUTE_CONTACTS_MAX]; /* 485: Contact header lines with CRLF */

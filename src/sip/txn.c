@@ -66,7 +66,7 @@ void sip_txn_cfg_default(struct sip_txn_cfg *cfg)
     cfg->t2 = 4000;
     cfg->t4 = 5000;
     cfg->timer_c = 181000;
-    cfg->max = 8192;
+    cfg->max = 65536;
 }
 
 /* ---------------------------------------------------------------- heap */
@@ -308,6 +308,19 @@ static int keep_msg(struct sip_txn_tab *tab, struct sip_txn *t, const char *buf,
     return 0;
 }
 
+/* A client transaction with its final response sends its request no more:
+ * the copy goes at once (a busy proxy holds many finished transactions
+ * through Timers D, K and M). */
+static void drop_msg(struct sip_txn_tab *tab, struct sip_txn *t)
+{
+    if (!t->msg)
+        return;
+    tab->bytes -= t->mlen + BLOCK_OVERHEAD;
+    free(t->msg);
+    t->msg = NULL;
+    t->mlen = 0;
+}
+
 /* Ends t: it is freed by the next tick (see the top of this file). */
 static void txn_end(struct sip_txn_tab *tab, struct sip_txn *t, int64_t now)
 {
@@ -503,10 +516,12 @@ int sip_txn_client_response(struct sip_txn_tab *tab, const char *branch, size_t 
                 if (t->has_c && t->t_c != NONE && status > 100)
                     t->t_c = now + tab->cfg.timer_c; /* 16.7 step 2 */
             } else if (ok) {
+                drop_msg(tab, t);
                 t->state = SIP_TS_ACCEPTED;
                 t->t_c = NONE;
                 t->t_end = now + t64(tab); /* Timer M */
             } else {
+                drop_msg(tab, t);
                 t->state = SIP_TS_COMPLETED;
                 t->t_c = NONE;
                 client_ack(tab, t, to_line, tolen, now);
@@ -530,6 +545,7 @@ int sip_txn_client_response(struct sip_txn_tab *tab, const char *branch, size_t 
             if (prov) {
                 t->state = SIP_TS_PROCEEDING;
             } else {
+                drop_msg(tab, t);
                 t->state = SIP_TS_COMPLETED;
                 t->t_retx = NONE;
                 t->t_end = now + (t->reliable ? 0 : tab->cfg.t4); /* Timer K */
@@ -645,6 +661,7 @@ int sip_txn_server_respond(struct sip_txn_tab *tab, struct sip_txn *t, int statu
     if (t->kind == SIP_TXN_SERVER_INVITE) {
         if (ok) {
             if (t->state != SIP_TS_ACCEPTED) {
+                drop_msg(tab, t); /* the provisional: retransmissions are absorbed now */
                 t->state = SIP_TS_ACCEPTED;
                 t->t_end = now + t64(tab); /* Timer L */
             }

@@ -89,7 +89,8 @@ struct sip_txn_ops {
     void *ctx;
 };
 
-/* Defaults of RFC 3261: T1 500 ms, T2 4 s, T4 5 s, Timer C 181 s. */
+/* Defaults of RFC 3261: T1 500 ms, T2 4 s, T4 5 s, Timer C 181 s; at most
+ * 65536 live transactions. */
 void sip_txn_cfg_default(struct sip_txn_cfg *cfg);
 
 /* A new empty table. NULL on OOM, max 0 or t1 0. */

@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh - build one libFuzzer target with clang and run it for a
 # bounded time.
 #
-#   tests/fuzz/run.sh [TARGET] [SECONDS]    TARGET: stun (default), config, t9, sip
+#   tests/fuzz/run.sh [TARGET] [SECONDS]    TARGET: stun (default), config, t9, sip, text
 #   tests/fuzz/run.sh SECONDS               stun, for SECONDS (default 60)
 #
 # Each target links only the pure code it exercises (codecs take bytes and
@@ -61,8 +61,12 @@ case $target in
             tail -n +2 "$f" | sed 's/$/\r/' > "$out/corpus-sip/$(basename "$f" .sip)"
         done
         ;;
+    text)
+        srcs=("$top/src/core/text.c")
+        deps=("$top/src/core/text.h" "$top/src/core/text_tables.h")
+        ;;
     *)
-        echo "fuzz: unknown target '$target' (stun, config, t9, sip)" >&2
+        echo "fuzz: unknown target '$target' (stun, config, t9, sip, text)" >&2
         exit 2
         ;;
 esac

@@ -141,19 +141,30 @@ def test_user_sip_credentials_match_the_stored_digest(tmp_path):
     data = tmp_path / "data"
     realm = ["--realm=calls.example.org"]
     _, _, _, sip = add_user(data, "marina@example.org", "marina", extra=realm)
+    # Without the switch: the username only, and why the password is not shown.
     r = t9(data, "user", "sip", "marina@example.org", extra=realm)
     assert r.returncode == 0, r.stderr
+    assert r.stdout == f"sip-username={sip}\n"
+    assert "--show-password" in r.stderr
+    r = t9(data, "user", "sip", "marina@example.org", "--show-password", extra=realm)
+    assert r.returncode == 0, r.stderr
+    assert "because --show-password was given" in r.stderr
     kv = dict(l.split("=", 1) for l in r.stdout.splitlines())
     assert set(kv) == {"sip-username", "sip-password"}
     assert kv["sip-username"] == sip
     ha1 = hashlib.md5(f"{sip}:calls.example.org:{kv['sip-password']}".encode()).digest()
+    # The digest key is stored only sealed, beside the realm it was made for.
     with sqlite3.connect(data / "t9phone.db") as db:
-        (stored,) = db.execute("SELECT ha1 FROM sip_credentials WHERE username = ?",
-                               (sip,)).fetchone()
-    assert stored == ha1
-    # The plaintext is never in the database.
+        cols = [c[1] for c in db.execute("PRAGMA table_xinfo(sip_credentials)")]
+        (box, stored_realm) = db.execute(
+            "SELECT ha1_enc, realm FROM sip_credentials WHERE username = ?", (sip,)).fetchone()
+    assert "ha1" not in cols
+    assert stored_realm == "calls.example.org" and len(box) == 45 and ha1 not in box
+    # Neither the plaintext nor the digest key is ever in the database.
     for f in db_files(data):
-        assert kv["sip-password"].encode() not in f.read_bytes()
+        blob = f.read_bytes()
+        assert kv["sip-password"].encode() not in blob
+        assert ha1 not in blob and ha1.hex().encode() not in blob
     assert t9(data, "user", "sip", "nobody@example.org").returncode == 1
 
 
@@ -165,11 +176,13 @@ def test_user_sip_with_the_wrong_key_is_an_error(tmp_path):
     key1.chmod(0o600)
     key2.chmod(0o600)
     add_user(data, "marina@example.org", "marina", extra=[f"--secret-key-file={key1}"])
-    r = t9(data, "user", "sip", "marina@example.org", extra=[f"--secret-key-file={key2}"])
+    r = t9(data, "user", "sip", "marina@example.org", "--show-password",
+           extra=[f"--secret-key-file={key2}"])
     assert r.returncode == 3
     assert r.stdout == ""
     assert "decrypt" in r.stderr
-    r = t9(data, "user", "sip", "marina@example.org", extra=[f"--secret-key-file={key1}"])
+    r = t9(data, "user", "sip", "marina@example.org", "--show-password",
+           extra=[f"--secret-key-file={key1}"])
     assert r.returncode == 0 and "sip-password=" in r.stdout
 
 
@@ -236,3 +249,21 @@ def test_cli_on_a_running_instance(t9server):
     s.forbid_stored("gone.soon@example.org", "gonesoon", sip)
     assert [row[0] for row in lines(s.cli("user", "list").stdout)] == ["alice@example.org"]
     assert s.proc.poll() is None
+
+
+def test_user_unverified_lists_accounts_and_when_they_go(tmp_path):
+    data = tmp_path / "data"
+    add_user(data, "verified@example.org", "verifd")
+    add_user(data, "typo@example.org", "typoed")
+    # An account whose verification link (made like a sign-up's) expired on
+    # 2 January 2100; the purge deletes it 7 days later.
+    with sqlite3.connect(data / "t9phone.db") as db:
+        db.execute("INSERT INTO email_tokens SELECT randomblob(32), id, 'verify', 4102531200 "
+                   "FROM users WHERE email = 'typo@example.org'")
+    r = t9(data, "user", "unverified")
+    assert r.returncode == 0, r.stderr
+    rows = lines(r.stdout)
+    assert [row[:2] for row in rows] == [["typo@example.org", "typoed"]]
+    assert rows[0][3] == "2100-01-09T00:00:00Z"
+    assert [row[4] for row in lines(t9(data, "user", "list").stdout)] == ["ok", "unverified"]
+    assert t9(data, "user", "unverified", "extra").returncode == 2

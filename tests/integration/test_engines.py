@@ -110,3 +110,42 @@ def test_keys_lists_every_engine_key():
     for key in ("data-dir", "portal-port", "listening-port", "metrics-port"):
         assert key in names
     assert len(names) == len(set(names)), "a key is declared by two engines"
+
+
+def _served_cert(port):
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with ctx.wrap_socket(s) as t:
+            return t.getpeercert(binary_form=True)
+
+
+def test_one_sighup_reloads_every_tls_listener_from_one_context(t9server, tmp_path):
+    """TURN over TLS and the portal's HTTPS share one certificate context:
+    one SIGHUP reads the files once, and both listeners hand out the new
+    certificate; a broken file keeps the old pair for both."""
+    import signal
+    import time
+    from test_turn import make_cert
+    tls = make_cert(tmp_path / "tls", "ec", cn="first")
+    turn_tls, portal_tls = free_port(), free_port()
+    s = t9server([f"--cert={tls}/cert.pem", f"--pkey={tls}/key.pem",
+                  f"--tls-listening-port={turn_tls}", f"--portal-tls-port={portal_tls}"])
+    assert b"first" in _served_cert(turn_tls) and b"first" in _served_cert(portal_tls)
+    make_cert(tmp_path / "tls", "rsa", cn="second")
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and "reloaded for every listener" not in s.log_text():
+        time.sleep(0.05)
+    assert s.log_text().count("TLS certificate reloaded for every listener") == 1
+    assert b"second" in _served_cert(turn_tls)
+    assert b"second" in _served_cert(portal_tls)
+    (tls / "key.pem").write_text("garbage\n")
+    s.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and "the old one stays" not in s.log_text():
+        time.sleep(0.05)
+    assert "the old one stays" in s.log_text()
+    assert b"second" in _served_cert(turn_tls) and b"second" in _served_cert(portal_tls)

@@ -1,7 +1,12 @@
 /* Unit tests for base/config: the pure parser, sources and their precedence. */
 #include "t.h"
 #include "base/config.h"
+#include "base/engine.h"
+#include "ops/maint.h"
+#include "ops/metrics.h"
+#include "portal/engine.h"
 #include "turn/config.h"
+#include "turn/engine.h"
 
 #include <errno.h>
 
@@ -167,24 +172,26 @@ TEST(config_bare_int_takes_its_declared_value)
 
 /* ------------------------------------------------------- table defaults */
 
+#define END { NULL, 0, NULL, 0, 0, NULL, 0, NULL }
+
 TEST(config_check_tables_refuses_each_malformed_default)
 {
     char err[CONFIG_ERR_LEN];
     ASSERT_EQ(config_check_tables(tables, 1, err), 0);
     static const struct config_key bad_int[] = {
-        { "port", CONFIG_INT, "34x78", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "port", CONFIG_INT, "34x78", 1, 65535, NULL, 0, "" }, END };
     static const struct config_key out_of_range[] = {
-        { "port", CONFIG_INT, "0", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "port", CONFIG_INT, "0", 1, 65535, NULL, 0, "" }, END };
     static const struct config_key bad_bare[] = {
-        { "stale", CONFIG_INT, "0", 0, 60, "600", 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "stale", CONFIG_INT, "0", 0, 60, "600", 0, "" }, END };
     static const struct config_key bad_bool[] = {
-        { "verbose", CONFIG_BOOL, "ja", 0, 0, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "verbose", CONFIG_BOOL, "ja", 0, 0, NULL, 0, "" }, END };
     static const struct config_key bad_enum[] = {
-        { "fmt", CONFIG_ENUM, "xml", 0, 0, "text|json", 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "fmt", CONFIG_ENUM, "xml", 0, 0, "text|json", 0, "" }, END };
     static const struct config_key no_choices[] = {
-        { "fmt", CONFIG_ENUM, NULL, 0, 0, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "fmt", CONFIG_ENUM, NULL, 0, 0, NULL, 0, "" }, END };
     static const struct config_key min_max[] = {
-        { "n", CONFIG_INT, NULL, 9, 1, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "n", CONFIG_INT, NULL, 9, 1, NULL, 0, "" }, END };
     const struct config_key *const each[] = { bad_int, out_of_range, bad_bare, bad_bool,
                                               bad_enum, no_choices, min_max };
     for (size_t i = 0; i < sizeof each / sizeof each[0]; i++) {
@@ -195,7 +202,7 @@ TEST(config_check_tables_refuses_each_malformed_default)
     }
     /* The same name in two tables. */
     static const struct config_key dup[] = {
-        { "port", CONFIG_INT, "1", 1, 65535, NULL, 0, "" }, { NULL, 0, NULL, 0, 0, NULL, 0, NULL } };
+        { "port", CONFIG_INT, "1", 1, 65535, NULL, 0, "" }, END };
     const struct config_key *const twice[] = { keys, dup };
     ASSERT_EQ(config_check_tables(twice, 2, err), -EINVAL);
     ASSERT(strstr(err, "twice") != NULL);
@@ -203,10 +210,20 @@ TEST(config_check_tables_refuses_each_malformed_default)
 
 TEST(config_real_tables_have_valid_defaults)
 {
-    /* Every table the binary links outside main.c (main's own keys are
-     * static there; main.c checks all of its tables at start). */
+    /* Every engine's table, together, so a name two engines declare is
+     * caught too (main's own keys are static in main.c, which checks all
+     * of its tables at start with the same function). */
     char err[CONFIG_ERR_LEN] = "";
-    const struct config_key *const real[] = { turn_config_keys };
-    if (config_check_tables(real, sizeof real / sizeof real[0], err) != 0)
+    const struct engine *const engines[] = { &maint_engine, &portal_engine, &turn_engine,
+                                             &metrics_engine };
+    const struct config_key *real[8];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
+        if (engines[i]->keys)
+            real[n++] = engines[i]->keys;
+    ASSERT(n >= 2);
+    if (config_check_tables(real, n, err) != 0)
         t_fail(__FILE__, __LINE__, "%s", err);
+    const struct config_key *const turn[] = { turn_config_keys };
+    ASSERT_EQ(config_check_tables(turn, 1, err), 0);
 }

@@ -341,6 +341,11 @@ TEST(core_accounts_lockout_is_per_source)
                       t, &who), 0);
         ASSERT_EQ(who, uid);
     }
+    /* The sources are never stored: only a keyed hash, in memory. */
+    ASSERT_EQ(store_checkpoint(st), 0);
+    ASSERT(!tc_file_contains(tc_path("t.db"), stranger));
+    ASSERT(!tc_file_contains(tc_path("t.db"), owner));
+    ASSERT(!tc_file_contains(tc_path("t.db-wal"), stranger));
     store_close(st);
 }
 
@@ -475,7 +480,8 @@ TEST(core_accounts_password_change_keeps_own_session)
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, "not my password", 15,
                                             "a new password", 14, s1, TC_NOW), CORE_E_BAD_LOGIN);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
-                                            "marina@example.org", 18, s1, TC_NOW), CORE_E_BAD_PASSWORD);
+                                            "marina@example.org", 18, s1, TC_NOW),
+              CORE_E_BAD_PASSWORD);
     ASSERT_EQ(core_accounts_change_password(st, &tc_cfg, uid, TC_PW, strlen(TC_PW),
                                             "a new password", 14, s1, TC_NOW), 0);
     /* The caller's session stays, the others end. */

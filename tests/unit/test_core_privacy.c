@@ -10,8 +10,10 @@
 #include "core/maint.h"
 #include "core/mem.h"
 #include "core/resolve.h"
+#include "core/sessions.h"
 #include "core/sipcred.h"
 #include "crypto/hash.h"
+#include "crypto/secretbox.h"
 #include "store/migrations.h"
 
 static long long count_naming(struct store *st, int64_t gid, int64_t uid)
@@ -132,6 +134,9 @@ TEST(privacy_replace_cannot_rewrite_the_log_or_drop_the_owner)
     store_close(st);
 }
 
+/* A well-formed bcrypt hash for rows written by hand. */
+#define HASH60 "$2b$04$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 /* A database made by 001 alone (an existing installation) is brought in
  * line by the migrations: times rounded, former members forgotten. */
 TEST(privacy_migration_cleans_an_existing_database)
@@ -143,8 +148,8 @@ TEST(privacy_migration_cleans_an_existing_database)
     const char *rows =
         "PRAGMA user_version = 1;"
         "INSERT INTO users (id, email, password_hash, nickname, created) VALUES "
-        " (1, 'a@example.org', '$2b$04$" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'ownerr', 1),"
-        " (2, 'b@example.org', '$2b$04$" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'bellaa', 1);"
+        " (1, 'a@example.org', '" HASH60 "', 'ownerr', 1),"
+        " (2, 'b@example.org', '" HASH60 "', 'bellaa', 1);"
         "INSERT INTO groups VALUES (1, 'G', 'g', 50);"
         "INSERT INTO memberships VALUES (1, 1, 'owner', 1700000123);"
         "INSERT INTO group_events (group_id, type, at, actor_id, target_id) VALUES "
@@ -391,4 +396,145 @@ TEST(privacy_ha1_cache_follows_the_database)
     ASSERT_EQ(core_accounts_delete(st, uid, TC_NOW), 0);
     ASSERT_EQ(core_sip_lookup_ha1(st, u2, ha1), -ENOENT);
     store_close(st);
+}
+
+static int in_files(const char *needle)
+{
+    return tc_file_contains(tc_path("t.db"), needle) ||
+           tc_file_contains(tc_path("t.db-wal"), needle);
+}
+
+/* "Deletion and change leave no old bytes behind": each write that removes
+ * or replaces personal data marks the store dirty, and the checkpoint the
+ * loop then runs takes the old bytes out of the database and the WAL. */
+TEST(privacy_changes_leave_no_old_bytes_after_the_checkpoint)
+{
+    struct store *st = tc_open();
+    int64_t a = tc_user(st, "owner@example.org", "ownerr");
+    int64_t b = tc_user(st, "bella@example.org", "oldnickq");
+    int64_t gid, who;
+    char slug[CORE_SLUG_SIZE], sid[CORE_TOKEN_SIZE], csrf[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_groups_create(st, a, "Old Group Namez", 0, TC_NOW, &gid, slug), 0);
+    ASSERT_EQ(core_groups_add_member(st, gid, b, TC_NOW), 0);
+    ASSERT_EQ(core_sessions_create(st, b, TC_NOW, sid, csrf), 0);
+    ASSERT_EQ(store_checkpoint(st), 0);
+    ASSERT(in_files("oldnickq") && in_files("Old Group Namez") && in_files(csrf));
+    ASSERT_EQ(store_is_dirty(st), 0);
+
+    ASSERT_EQ(core_accounts_set_nickname(st, b, "newnickq", 8, TC_NOW), 0);
+    ASSERT_EQ(store_is_dirty(st), 1);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!in_files("oldnickq"));
+
+    ASSERT_EQ(core_groups_rename(st, gid, a, "New Group Namez"), 0);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!in_files("Old Group Namez"));
+
+    ASSERT_EQ(core_sessions_end(st, sid), 0);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT(!in_files(csrf));
+
+    ASSERT_EQ(core_groups_leave(st, gid, b, TC_NOW), 0);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 0); /* once per batch */
+
+    char tok[CORE_TOKEN_SIZE];
+    ASSERT_EQ(core_accounts_request_reset(st, "bella@example.org", TC_NOW, &who, tok), 0);
+    ASSERT_EQ(core_accounts_reset_password(st, &tc_cfg, tok, "a new password", 14, TC_NOW,
+                                           &who), 0);
+    ASSERT_EQ(store_is_dirty(st), 1);
+    ASSERT_EQ(store_checkpoint_if_dirty(st), 1);
+    store_close(st);
+}
+
+/* "Emails compare in one normal form": Unicode twins are one account, and
+ * invisible or direction-changing characters are refused. */
+TEST(privacy_unicode_twins_are_one_account)
+{
+    struct store *st = tc_open();
+    int64_t uid, other;
+    /* pe\u00f1a@EJEMPLO.es and pen\u0303a@ejemplo.es */
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "pe\xc3\xb1" "a@EJEMPLO.es", "penaaa", TC_PW,
+                                   strlen(TC_PW), CORE_SIGNUP_VERIFIED, TC_NOW, &uid, NULL), 0);
+    ASSERT_EQ(core_accounts_signup(st, &tc_cfg, "pen\xcc\x83" "a@ejemplo.es", "penabb", TC_PW,
+                                   strlen(TC_PW), CORE_SIGNUP_VERIFIED, TC_NOW, &other, NULL),
+              CORE_E_EMAIL_TAKEN);
+    ASSERT_EQ(core_accounts_find_email(st, "pen\xcc\x83" "a@Ejemplo.ES", &other), 0);
+    ASSERT_EQ(other, uid);
+    /* A domain with a composed capital: lower-cased in NFC. */
+    char out[CORE_EMAIL_SIZE];
+    ASSERT_EQ(core_accounts_normalise_email("a@MU\xcc\x88NCHEN.de", 14, out), 0);
+    ASSERT_STR_EQ(out, "a@m\xc3\xbcnchen.de");
+    static const char *const bad[] = {
+        "evil\xe2\x80\xae" "gro.elpmaxe@x.org", /* right-to-left override */
+        "zero\xe2\x80\x8bwidth@example.org",    /* zero-width space */
+        "joiner@exa\xe2\x80\x8dmple.org",       /* zero-width joiner in the domain */
+        "bom\xef\xbb\xbf@example.org",
+        "bad\xc3@example.org",                  /* not UTF-8 */
+        "\xcc\x81" "mark@example.org",          /* a mark with no letter */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(core_accounts_normalise_email(bad[i], strlen(bad[i]), out), CORE_E_BAD_EMAIL);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM users"), 1);
+    store_close(st);
+}
+
+TEST(privacy_group_names_are_checked_and_normalised)
+{
+    char out[CORE_GROUP_NAME_SIZE], twin[CORE_GROUP_NAME_SIZE];
+    ASSERT_EQ(core_groups_check_name("  Fam\xc3\xadlia  ", out), 0);
+    ASSERT_EQ(core_groups_check_name("Fami\xcc\x81lia", twin), 0);
+    ASSERT_STR_EQ(out, twin);
+    ASSERT_STR_EQ(out, "Fam\xc3\xadlia");
+    static const char *const bad[] = { "Fam\xe2\x80\xaeily", "Fam\xe2\x80\x8bily", "Fam\x01ily",
+                                       "Fam\xc2\x9bily", "Fam\xe2\x81\xa7ily", "\xff" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(core_groups_check_name(bad[i], out), CORE_E_BAD_NAME);
+}
+
+/* An installation from before migration 003 (clear HA1s) upgrades: the
+ * clear HA1 leaves the file, the first start seals a new one from the
+ * password, and the phone keeps working. */
+TEST(privacy_upgrade_seals_the_clear_ha1)
+{
+    sqlite3 *db;
+    ASSERT_EQ(sqlite3_open(tc_path("old.db"), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 1;"
+                               "INSERT INTO users (id, email, password_hash, nickname, created) "
+                               "VALUES (1, 'a@example.org', '$2b$04$"
+                               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', "
+                               "'annaaa', 1)", NULL, NULL, NULL), SQLITE_OK);
+    const char *user = "oldphoneuser2345", *pass = "old-sip-password-0123456";
+    uint8_t ha1[16], sealed[128];
+    crypto_ha1(user, tc_cfg.realm, pass, strlen(pass), ha1);
+    int n = secretbox_seal(tc_key, pass, strlen(pass), sealed, sizeof sealed);
+    ASSERT(n > 0);
+    sqlite3_stmt *s;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO sip_credentials VALUES (1, ?1, ?2, ?3)", -1,
+                                 &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, sealed, n, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, ha1, 16, SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    struct store *st = tc_open_at("old.db");
+    uint8_t got[16];
+    int changed;
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(changed, 1);
+    ASSERT_EQ(core_sip_lookup_ha1(st, user, got), 0);
+    ASSERT_MEM_EQ(got, ha1, 16);
+    ASSERT_EQ(core_sipcred_rehash(st, &tc_cfg, &changed), 0);
+    ASSERT_EQ(changed, 0);
+    store_close(st);
+    FILE *f = fopen(tc_path("old.db"), "rb");
+    ASSERT(f);
+    static uint8_t buf[1 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ASSERT(len > 0 && len < sizeof buf);
+    ASSERT(memmem(buf, len, ha1, 16) == NULL);
 }

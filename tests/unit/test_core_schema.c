@@ -226,15 +226,15 @@ TEST(core_privacy_inventory_matches_schema)
 {
     struct store *st = tc_open();
     sqlite3 *db = store_db(st);
-    ASSERT_EQ(tc_sql(st, "CREATE TEMP TABLE inv (tbl TEXT, col TEXT, purpose TEXT, "
-                         "retention TEXT)"), SQLITE_OK);
+    ASSERT_EQ(tc_sql(st, "CREATE TEMP TABLE inv (section TEXT, tbl TEXT, col TEXT, "
+                         "purpose TEXT, retention TEXT)"), SQLITE_OK);
     FILE *f = fopen(inventory_path(), "r");
     if (!f)
         t_fail(__FILE__, __LINE__, "cannot open %s", inventory_path());
     char line[4096];
     int lineno = 0, header = 0;
     sqlite3_stmt *ins;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO inv VALUES (?1, ?2, ?3, ?4)", -1, &ins,
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO inv VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins,
                                  NULL), SQLITE_OK);
     while (fgets(line, sizeof line, f)) {
         lineno++;
@@ -245,10 +245,10 @@ TEST(core_privacy_inventory_matches_schema)
             t_fail(__FILE__, __LINE__, "privacy.tsv:%d: line too long", lineno);
         if (len == 0 || line[0] == '#')
             continue;
-        char *field[4] = { 0 };
+        char *field[5] = { 0 };
         int nf = 0;
         char *p = line;
-        while (nf < 4) {
+        while (nf < 5) {
             field[nf++] = p;
             char *tab = strchr(p, '\t');
             if (!tab)
@@ -256,21 +256,22 @@ TEST(core_privacy_inventory_matches_schema)
             *tab = '\0';
             p = tab + 1;
         }
-        if (nf != 4 || strchr(field[3], '\t'))
-            t_fail(__FILE__, __LINE__, "privacy.tsv:%d: want 4 tab-separated fields", lineno);
+        if (nf != 5 || strchr(field[4], '\t'))
+            t_fail(__FILE__, __LINE__, "privacy.tsv:%d: want 5 tab-separated fields", lineno);
         if (!header) {
-            ASSERT_STR_EQ(field[0], "table");
-            ASSERT_STR_EQ(field[1], "column");
-            ASSERT_STR_EQ(field[2], "purpose");
-            ASSERT_STR_EQ(field[3], "retention");
+            ASSERT_STR_EQ(field[0], "section");
+            ASSERT_STR_EQ(field[1], "table");
+            ASSERT_STR_EQ(field[2], "column");
+            ASSERT_STR_EQ(field[3], "purpose");
+            ASSERT_STR_EQ(field[4], "retention");
             header = 1;
             continue;
         }
-        for (int i = 0; i < 4; i++)
-            if (strlen(field[i]) < (i < 2 ? 1u : 10u))
+        for (int i = 0; i < 5; i++)
+            if (strlen(field[i]) < (i < 3 ? 1u : 10u))
                 t_fail(__FILE__, __LINE__, "privacy.tsv:%d: field %d empty or too short",
                        lineno, i + 1);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             sqlite3_bind_text(ins, i + 1, field[i], -1, SQLITE_TRANSIENT);
         ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
         sqlite3_reset(ins);
@@ -286,7 +287,8 @@ TEST(core_privacy_inventory_matches_schema)
     char sql[1024];
     sqlite3_stmt *s;
     int problems = 0;
-    snprintf(sql, sizeof sql, "SELECT tbl, col FROM (%s) EXCEPT SELECT tbl, col FROM inv", live);
+    snprintf(sql, sizeof sql,
+             "SELECT tbl, col FROM (%s) EXCEPT SELECT tbl, col FROM inv WHERE tbl <> '-'", live);
     ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
     while (sqlite3_step(s) == SQLITE_ROW) {
         fprintf(stderr, "  column %s.%s is missing from sql/privacy.tsv\n",
@@ -294,7 +296,8 @@ TEST(core_privacy_inventory_matches_schema)
         problems++;
     }
     sqlite3_finalize(s);
-    snprintf(sql, sizeof sql, "SELECT tbl, col FROM inv EXCEPT SELECT tbl, col FROM (%s)", live);
+    snprintf(sql, sizeof sql,
+             "SELECT tbl, col FROM inv WHERE tbl <> '-' EXCEPT SELECT tbl, col FROM (%s)", live);
     ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
     while (sqlite3_step(s) == SQLITE_ROW) {
         fprintf(stderr, "  sql/privacy.tsv names %s.%s, which does not exist\n",
@@ -304,5 +307,35 @@ TEST(core_privacy_inventory_matches_schema)
     sqlite3_finalize(s);
     ASSERT_EQ(tc_int(st, "SELECT count(*) - count(DISTINCT tbl || '.' || col) FROM inv"), 0);
     ASSERT_EQ(problems, 0);
+    /* The page follows the contract's structure: these sections, in this
+     * order, each in one run of rows, and each table in one section. */
+    static const char *const sections[] = {
+        "What we store", "The group log", "Invites", "One-time tokens", "Sessions",
+        "What we never collect", "End-to-end encryption", "Deletion",
+    };
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT section FROM inv GROUP BY section "
+                                     "ORDER BY min(rowid)", -1, &s, NULL), SQLITE_OK);
+    size_t k = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        ASSERT(k < sizeof sections / sizeof sections[0]);
+        ASSERT_STR_EQ((const char *)sqlite3_column_text(s, 0), sections[k]);
+        k++;
+    }
+    sqlite3_finalize(s);
+    ASSERT_EQ(k, sizeof sections / sizeof sections[0]);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM inv a JOIN inv b ON b.rowid > a.rowid "
+                         "AND b.section <> a.section AND EXISTS (SELECT 1 FROM inv c "
+                         "WHERE c.rowid > b.rowid AND c.section = a.section)"), 0);
+    ASSERT_EQ(tc_int(st, "SELECT count(*) FROM (SELECT tbl FROM inv WHERE tbl <> '-' "
+                         "GROUP BY tbl HAVING count(DISTINCT section) > 1)"), 0);
     store_close(st);
+    /* The file names this test by its real file. */
+    char named[PATH_MAX + 64];
+    snprintf(named, sizeof named, "%s", inventory_path());
+    *strrchr(named, '/') = '\0';
+    *strrchr(named, '/') = '\0';
+    strcat(named, "/tests/unit/test_core_schema.c");
+    ASSERT(tc_file_contains(inventory_path(), "core_privacy_inventory_matches_schema "
+                                              "(tests/unit/test_core_schema.c)"));
+    ASSERT(tc_file_contains(named, "TEST(core_privacy_inventory_matches_schema)"));
 }
