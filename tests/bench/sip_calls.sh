@@ -83,7 +83,7 @@ peak() {
 
 calls_main() {
     sb_bin=${1:-$top/out/t9phone}
-    sc_rates=${SIP_CALLS_RATES:-"50 100 200 400"}
+    sc_rates=${SIP_CALLS_RATES:-"100 200 400 800"}
     sb_step=${SIP_CALLS_STEP:-33}
     sb_tries=${SIP_CALLS_TRIES:-2}
     sb_nusers=${SIP_BENCH_USERS:-200}
