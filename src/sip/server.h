@@ -32,6 +32,7 @@ struct store;
 #define SIP_CONN_BUCKETS 4096
 #define SIP_DELAY_SLOTS 256
 #define SIP_UDP_RX 65536
+#define SIP_UDP_SOCKBUF (2 << 20) /* asked of the kernel (net.core.rmem_max caps it) */
 
 /* What SIP keeps about one stream connection of the set. */
 struct sip_conn {

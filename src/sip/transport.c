@@ -263,6 +263,11 @@ int sip__listen(struct sip_server *s, int kind, const union net_addr *ip, int po
             .ctx = s,
             .udp_buf = s->rx,
             .udp_buf_len = sizeof s->rx,
+            /* Bursts of REGISTERs (every phone after a network outage) must
+             * not overflow the kernel's default ~200 KiB: a lost datagram
+             * costs the phone a 500 ms retransmission. */
+            .udp_rcvbuf = SIP_UDP_SOCKBUF,
+            .udp_sndbuf = SIP_UDP_SOCKBUF / 2,
         };
         int rc = net_conns_new(s->loop, &cfg, &s->net);
         if (rc < 0) {

@@ -5,10 +5,9 @@
 #
 #   TURN: t9phone's relay beside coturn's turnserver (turn.sh), over UDP
 #         channels, UDP Send indications and TCP.
-#   SIP:  the registrar beside Kamailio 5.6 (sip.sh): REGISTER with digest at
-#         rising rates, CPU per REGISTER, bytes per binding.
-#   Calls: the proxy beside Kamailio 5.6 as a record-routing proxy
-#         (sip_calls.sh): calls per second, CPU per call, INVITE->200 p95.
+#   SIP:  REGISTER with digest at rising rates and memory per binding
+#         (sip.sh), calls by dial code through the proxy (sip_calls.sh),
+#         each beside Kamailio 5.6 with one worker and with its default.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for mode in "" "-s" "-t"; do
@@ -17,7 +16,7 @@ for mode in "" "-s" "-t"; do
 done
 echo "== TURN memory per idle allocation (10000 allocations)"
 python3 "$here/alloc_memory.py" "$@"
-echo "== SIP registrar (REGISTER with digest)"
+echo "== SIP REGISTER with digest, memory per binding"
 bash "$here/sip.sh" "$@"
-echo "== SIP calls (record-routed, authenticated, by dial code)"
+echo "== SIP calls through the proxy"
 bash "$here/sip_calls.sh" "$@"
