@@ -17,8 +17,8 @@ ENV T9PHONE_DATA_DIR=/data \
     T9PHONE_PORTAL_IP=0.0.0.0
 USER 10001:10001
 VOLUME ["/data"]
-# portal HTTP, TURN/STUN UDP+TCP, TURN over TLS
-EXPOSE 8080/tcp 3478/udp 3478/tcp 5349/tcp
+# portal HTTP, SIP UDP+TCP and TLS, TURN/STUN UDP+TCP, TURN over TLS
+EXPOSE 8080/tcp 5060/udp 5060/tcp 5061/tcp 3478/udp 3478/tcp 5349/tcp
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["/t9phone", "healthcheck"]
 ENTRYPOINT ["/t9phone"]

@@ -248,7 +248,8 @@ case "${1:-release}" in
         mkdir -p "$top/data"
         exec "$out/t9phone" serve "$@"
         ;;
-    bench) shift; variant release; ensure_pkgs "${test_pkgs[@]}" kamailio; exec bash tests/bench/run.sh "$@" ;;
+    bench) shift; variant release; ensure_pkgs "${test_pkgs[@]}" kamailio kamailio-sqlite-modules
+        exec bash tests/bench/run.sh "$@" ;;
     clean) rm -rf "$out" ;;
     *) die "unknown command '$1' (release, debug, test, run, fetch, bench, clean)" ;;
 esac

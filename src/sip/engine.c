@@ -16,6 +16,7 @@
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "net/conn.h"
+#include "sip/proxy_rt.h"
 #include "sip/server.h"
 
 #define INT(n, d, lo, hi, h) { n, CONFIG_INT, d, lo, hi, NULL, 0, h }
@@ -64,6 +65,12 @@ static const struct config_key sip_keys[] = {
     INT("sip-guard-time", "300", 1, 86400,
         "seconds a refusal lasts; counts are forgotten twice as long after the last failure"),
     INT("sip-guard-delay-ms", "1000", 0, 60000, "delay of a slowed answer in milliseconds"),
+    INT("sip-t1-ms", "500", 50, 5000,
+        "SIP timer T1 (RFC 3261 round-trip estimate) in milliseconds; transactions last "
+        "64*T1 at most after their final answer"),
+    INT("sip-max-transactions", "65536", 16, 16777216,
+        "live SIP transactions of the proxy at most (a call holds about five for 64*T1; "
+        "about 1 KiB each); 503 beyond"),
     { NULL },
 };
 
@@ -108,6 +115,8 @@ static void on_sweep(uv_timer_t *t)
                  s->nconns, (unsigned long long)s->h.st.auth_ok,
                  (unsigned long long)s->h.st.auth_failed,
                  (unsigned long long)s->h.st.guard_refused);
+        if (s->h.proxy)
+            sip_proxy_rt_log(s->h.proxy);
     }
 }
 
@@ -256,6 +265,11 @@ static int setup(struct sip_server *s, const struct engine_env *env, char *err, 
 
 static void sip_stop(void *state, void (*done)(void *arg), void *arg);
 
+static const char *realm_of(const struct engine_env *env)
+{
+    return env->core && env->core->realm ? env->core->realm : "";
+}
+
 static int sip_start(const struct engine_env *env, void **state, char *err, size_t errlen)
 {
     *state = NULL;
@@ -303,6 +317,12 @@ static int sip_start(const struct engine_env *env, void **state, char *err, size
         sip_stop(s, NULL, NULL);
         return rc;
     }
+    if (sip_proxy_rt_start(s, realm_of(env), (uint32_t)config_int(env->cfg, "sip-t1-ms"),
+                           (size_t)config_int(env->cfg, "sip-max-transactions"), &s->h.proxy) < 0) {
+        snprintf(err, errlen, "out of memory for the SIP proxy");
+        sip_stop(s, NULL, NULL);
+        return -ENOMEM;
+    }
     uv_timer_start(&s->sweep, on_sweep, 1000, 1000);
     if (s->tls)
         log_info("sip", "listening on %zu addresses: UDP and TCP port %d, TLS port %d", nips,
@@ -322,6 +342,9 @@ static void sip_stop(void *state, void (*done)(void *arg), void *arg)
     s->done_arg = arg;
     uv_timer_stop(&s->sweep);
     uv_timer_stop(&s->delay_timer);
+    if (s->h.proxy)
+        sip_proxy_rt_stop(s->h.proxy);
+    s->h.proxy = NULL;
     sip__close_all(s);
     uv_close((uv_handle_t *)&s->sweep, on_timer_closed);
     uv_close((uv_handle_t *)&s->delay_timer, on_timer_closed);
@@ -400,6 +423,8 @@ static void sip_metrics(void *state, struct metrics_out *m)
     metrics_counter(m, "t9phone_sip_keepalives_total", "keep-alives answered or dropped",
                     "kind=\"crlf\"", st->keepalives);
     metrics_counter(m, "t9phone_sip_keepalives_total", NULL, "kind=\"stun\"", st->stun_bindings);
+    if (s->h.proxy)
+        sip_proxy_rt_metrics(s->h.proxy, m);
 }
 
 /* Stream connections are the only descriptors that grow with load. */

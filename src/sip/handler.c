@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/siphash.h"
+#include "sip/proxy_rt.h"
 #include "sip/registrar.h"
 
 const int sip_stats_codes[SIP_STATS_CODES] = {
@@ -135,9 +136,15 @@ void sip_handle(struct sip_handler *h, const char *buf, size_t len, int stream,
     }
     if (!m.is_request) {
         h->st.responses_in++;
+        if (h->proxy)
+            sip_proxy_rt_response(h->proxy, &m, src);
         return;
     }
     h->st.requests[m.method_id <= SIP_M_REFER ? m.method_id : 0]++;
+    if (h->proxy && sip_proxy_rt_wants(&m)) {
+        ans->authenticated = sip_proxy_rt_request(h->proxy, &m, src); /* answers on its own */
+        return;
+    }
     switch (m.method_id) {
     case SIP_M_ACK:
         return;

@@ -56,7 +56,10 @@ struct sip_reg_limits {
     uint32_t min_expires, max_expires, default_expires;
 };
 
+struct sip_proxy_rt; /* sip/proxy_rt.h: calls (SIP part 2) */
+
 struct sip_handler {
+    struct sip_proxy_rt *proxy; /* NULL: requests are answered as below */
     struct sip_authn auth;
     struct sip_loc *loc;
     struct sip_reg_limits lim;

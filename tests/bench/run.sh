@@ -5,8 +5,9 @@
 #
 #   TURN: t9phone's relay beside coturn's turnserver (turn.sh), over UDP
 #         channels, UDP Send indications and TCP.
-#   SIP:  the registrar beside Kamailio 5.6 (sip.sh): REGISTER with digest at
-#         rising rates, CPU per REGISTER, bytes per binding.
+#   SIP:  REGISTER with digest at rising rates and memory per binding
+#         (sip.sh), calls by dial code through the proxy (sip_calls.sh),
+#         each beside Kamailio 5.6 with one worker and with its default.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for mode in "" "-s" "-t"; do
@@ -15,5 +16,7 @@ for mode in "" "-s" "-t"; do
 done
 echo "== TURN memory per idle allocation (10000 allocations)"
 python3 "$here/alloc_memory.py" "$@"
-echo "== SIP registrar (REGISTER with digest)"
+echo "== SIP REGISTER with digest, memory per binding"
 bash "$here/sip.sh" "$@"
+echo "== SIP calls through the proxy"
+bash "$here/sip_calls.sh" "$@"

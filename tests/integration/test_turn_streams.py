@@ -14,6 +14,7 @@ import ssl
 import struct
 import subprocess
 import time
+import urllib.request
 
 from conftest import BIN, free_port, sip_flags
 from test_turn import (MAGIC, REALM, SECRET, build, error_code, ltc_key, make_cert, parse,
@@ -293,15 +294,35 @@ def start_limited(tmp_path, nofile, extra):
     tmp_path.mkdir(parents=True, exist_ok=True)
     data = tmp_path / "data"
     port = free_port()
-    args = [BIN, "serve", f"--data-dir={data}", f"--portal-port={free_port()}",
+    portal = free_port()
+    args = [BIN, "serve", f"--data-dir={data}", f"--portal-port={portal}",
             "--listening-ip=127.0.0.1", f"--listening-port={port}",
-            f"--tls-listening-port={free_port()}", *sip_flags(), *extra]
+            f"--tls-listening-port={free_port()}", f"--metrics-port={free_port()}",
+            *sip_flags(), *extra]
     env = {k: v for k, v in os.environ.items() if not k.startswith("T9PHONE_")}
 
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                            preexec_fn=limit, text=True)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                         preexec_fn=limit, text=True)
+    p.portal_port = portal
+    return p
+
+
+def wait_healthy(p, timeout=15):
+    """Until the limited server answers /healthz (it started) or exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{p.portal_port}/healthz",
+                                        timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 def test_start_refused_when_descriptors_do_not_fit(tmp_path):
@@ -327,8 +348,7 @@ def test_start_refused_when_descriptors_do_not_fit(tmp_path):
                                             "--sip-max-connections=20",
                                             f"--min-port={lo}", f"--max-port={lo + 49}"])
     try:
-        time.sleep(1.5)
-        assert p.poll() is None, p.communicate(timeout=10)[0]
+        assert wait_healthy(p), p.communicate(timeout=10)[0]
     finally:
         p.terminate()
         out, _ = p.communicate(timeout=20)
