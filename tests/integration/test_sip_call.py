@@ -77,6 +77,10 @@ def group(srv, name, owner, *members):
     return slug
 
 
+# The agents started last: a metric that never comes says why through them.
+STARTED = []
+
+
 class Sipp:
     """One sipp run (background); .wait() returns (rc, message log)."""
 
@@ -104,6 +108,18 @@ class Sipp:
                "-l", "1", "-mp", str(free_port(kind=2))]
         self.p = subprocess.Popen(cmd, cwd=tmp, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        STARTED.append(self)
+        del STARTED[:-4]
+
+    def explain(self):
+        """What this agent did so far, for a failure message (ends it)."""
+        if self.p.poll() is None:
+            self.p.kill()
+        try:
+            rc, log = self.wait(timeout=10)
+        except (OSError, ValueError) as e:  # its output was read already
+            rc, log = self.p.returncode, f"({e})"
+        return f"--- sipp rc={rc} ---\n{log[-4000:]}"
 
     def wait(self, timeout=45):
         try:
@@ -132,7 +148,9 @@ def wait_metric(srv, name, want, timeout=20.0):
         if v == want:
             return
         time.sleep(0.1)
-    raise AssertionError(f"{name} is {v}, not {want}")
+    agents = "\n".join(a.explain() for a in STARTED)
+    raise AssertionError(f"{name} is {v}, not {want}\n{agents}\n--- server log ---\n"
+                         f"{srv.log_text()[-3000:]}")
 
 
 def wait_bindings(srv, n):
