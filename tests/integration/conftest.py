@@ -44,14 +44,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"integration: {passed} passed, {failed} failed, {skipped} skipped")
 
 
+# Ports handed out by free_port() in this run: the kernel may offer a port
+# again as soon as the probe socket is closed, so two calls in a row (the
+# portal's and the metrics port of one server) could get the same one.
+_GIVEN = set()
+
+
 def free_port(kind=socket.SOCK_STREAM, pair=False):
-    """A port free for both TCP and UDP on 127.0.0.1 (and port+1 when pair)."""
+    """A port free for both TCP and UDP on 127.0.0.1 (and port+1 when pair),
+    never one this run has handed out before."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         ports = [port, port + 1] if pair else [port]
-        ok = True
+        ok = not any(p in _GIVEN for p in ports)
         for p in ports:
             for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
                 try:
@@ -60,6 +67,7 @@ def free_port(kind=socket.SOCK_STREAM, pair=False):
                 except OSError:
                     ok = False
         if ok and port < 65000:
+            _GIVEN.update(ports)
             return port
     raise RuntimeError("no free port")
 
