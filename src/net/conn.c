@@ -36,6 +36,8 @@ struct net_listener {
     struct udp_out *out;                 /* udp_batch only */
     int dirty;                           /* on s->dirty */
     struct net_listener *dirty_next;
+    uv_poll_t rpoll; /* udp_batch: reads the UDP socket (see on_udp_readable) */
+    int rpolling;
     union {
         uv_udp_t udp;
         uv_tcp_t tcp;
@@ -723,11 +725,8 @@ static void on_udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     struct net_listener *l = h->data;
     struct net_conns *s = l->s;
-    (void)hint;
-    if (s->mmsg_buf)
-        *buf = uv_buf_init((char *)s->mmsg_buf, NET_UDP_RECV_BATCH * 65536u);
-    else
-        *buf = uv_buf_init((char *)s->cfg.udp_buf, (unsigned)s->cfg.udp_buf_len);
+    (void)hint; /* udp_batch listeners read with on_udp_readable instead */
+    *buf = uv_buf_init((char *)s->cfg.udp_buf, (unsigned)s->cfg.udp_buf_len);
 }
 
 /* SO_RCVBUF or SO_SNDBUF of fd: forced past the sysctl cap when allowed. */
@@ -744,12 +743,56 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     struct net_conns *s = l->s;
     (void)flags;
     if (nread <= 0 || !from || s->closing)
-        return; /* with recvmmsg, the batch's end (UV_UDP_MMSG_FREE) comes here too */
+        return;
     s->st.udp_in++;
     union net_addr a;
     net_addr_copy(&a, from);
     if (a.sa.sa_family && s->cfg.ops->on_datagram)
         s->cfg.ops->on_datagram(s->cfg.ctx, l, &a, (uint8_t *)buf->base, (size_t)nread);
+}
+
+/* Batches read per wake-up at most before the loop's other work (libuv's
+ * own bound is 32 datagrams). */
+#define NET_UDP_RECV_ROUNDS 4
+
+/* A udp_batch listener is readable. libuv's recvmmsg path calls again until
+ * EAGAIN, a second system call per wake-up even when one datagram came;
+ * here a batch shorter than NET_UDP_RECV_BATCH means the socket is empty.
+ * The poll is level-triggered: what the bounded rounds leave wakes it. */
+static void on_udp_readable(uv_poll_t *h, int status, int events)
+{
+    struct net_listener *l = h->data;
+    struct net_conns *s = l->s;
+    if (status < 0 || !(events & UV_READABLE))
+        return;
+    struct mmsghdr m[NET_UDP_RECV_BATCH];
+    struct iovec iov[NET_UDP_RECV_BATCH];
+    union net_addr from[NET_UDP_RECV_BATCH];
+    for (int round = 0; round < NET_UDP_RECV_ROUNDS && !s->closing; round++) {
+        for (int k = 0; k < NET_UDP_RECV_BATCH; k++) {
+            iov[k].iov_base = s->mmsg_buf + (size_t)k * 65536u;
+            iov[k].iov_len = 65536u;
+            memset(&m[k], 0, sizeof m[k]);
+            m[k].msg_hdr.msg_name = &from[k];
+            m[k].msg_hdr.msg_namelen = sizeof from[k];
+            m[k].msg_hdr.msg_iov = &iov[k];
+            m[k].msg_hdr.msg_iovlen = 1;
+        }
+        int r = recvmmsg(h->io_watcher.fd, m, NET_UDP_RECV_BATCH, MSG_DONTWAIT, NULL);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* EAGAIN (a spurious wake-up) or a pending socket error */
+        }
+        for (int i = 0; i < r && !s->closing; i++) {
+            s->st.udp_in++;
+            if (from[i].sa.sa_family && s->cfg.ops->on_datagram)
+                s->cfg.ops->on_datagram(s->cfg.ctx, l, &from[i], iov[i].iov_base,
+                                        m[i].msg_len);
+        }
+        if (r < NET_UDP_RECV_BATCH)
+            return;
+    }
 }
 
 /* ------------------------------------------------------------ the set */
@@ -830,7 +873,7 @@ int net_listen(struct net_conns *s, int kind, const union net_addr *addr,
     int v6 = addr->sa.sa_family == AF_INET6;
     int rc;
     if (kind == NET_UDP) {
-        uv_udp_init_ex(s->loop, &l->h.udp, s->cfg.udp_batch ? UV_UDP_RECVMMSG : 0);
+        uv_udp_init(s->loop, &l->h.udp);
         l->h.udp.data = l;
         s->handles++;
         if (s->cfg.udp_batch && !(l->out = malloc(sizeof *l->out))) {
@@ -849,8 +892,19 @@ int net_listen(struct net_conns *s, int kind, const union net_addr *addr,
             if (s->cfg.udp_sndbuf)
                 set_sockbuf(fd, SO_SNDBUFFORCE, SO_SNDBUF, s->cfg.udp_sndbuf);
         }
-        if (rc == 0)
+        if (rc == 0 && s->cfg.udp_batch) {
+            /* The poll shares the descriptor: the uv_udp_t only binds, sends
+             * the odd large datagram and closes it, its reading never starts. */
+            rc = uv_fileno((const uv_handle_t *)&l->h.udp, &fd);
+            if (rc == 0 && (rc = uv_poll_init(s->loop, &l->rpoll, fd)) == 0) {
+                l->rpoll.data = l;
+                l->rpolling = 1;
+                s->handles++;
+                rc = uv_poll_start(&l->rpoll, UV_READABLE, on_udp_readable);
+            }
+        } else if (rc == 0) {
             rc = uv_udp_recv_start(&l->h.udp, on_udp_alloc, on_udp_recv);
+        }
     } else {
         uv_tcp_init(s->loop, &l->h.tcp);
         l->h.tcp.data = l;
@@ -881,6 +935,10 @@ void net_conns_close(struct net_conns *s, void (*done)(void *arg), void *arg)
         conn_close(s->conns, NULL);
     flush_dirty(s); /* while the sockets are open */
     for (struct net_listener *l = s->listeners; l; l = l->next) {
+        if (l->rpolling) { /* before the socket it watches is closed */
+            l->rpoll.data = s;
+            uv_close((uv_handle_t *)&l->rpoll, on_handle_closed);
+        }
         uv_handle_t *h = (uv_handle_t *)&l->h;
         h->data = s;
         uv_close(h, on_handle_closed);

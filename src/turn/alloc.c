@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/bytes.h"
@@ -118,6 +119,7 @@ static void on_relay_closed(uv_handle_t *h)
 {
     struct alloc *a = h->data;
     struct turn_server *ts = a->ts;
+    close(a->fd); /* a poll handle leaves its descriptor open */
     free(a->perms);
     free(a->chans);
     free(a);
@@ -333,33 +335,19 @@ static int nat_rewrite(const struct turn_server *ts, union net_addr *addr, int t
 
 /* ------------------------------------------------------------ relay path */
 
-/* Peer -> client. The datagram sits at ts->rx + TURN_HEADROOM. */
-static void on_relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+/* Peer -> client: one datagram of n bytes at data, with TURN_HEADROOM
+ * writable bytes before it and TURN_TAILROOM after. */
+static void relay_deliver(struct alloc *a, uint8_t *data, size_t n, const struct sockaddr *from)
 {
-    struct alloc *a = h->data;
-    (void)hint;
-    *buf = uv_buf_init((char *)a->ts->rx + TURN_HEADROOM,
-                       TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
-}
-
-static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                          const struct sockaddr *from, unsigned flags)
-{
-    struct alloc *a = h->data;
     struct turn_server *ts = a->ts;
-    (void)flags;
-    if (nread <= 0 || !from || a->closing)
-        return;
     union net_addr peer;
     net_addr_copy(&peer, from);
     nat_rewrite(ts, &peer, 0);
     uint64_t now = now_ms(ts);
-    size_t n = (size_t)nread;
     if (!turn__perm_find(a, &peer, now) || !bps_ok(a, 0, n)) {
         ts->n_dropped++;
         return;
     }
-    uint8_t *data = (uint8_t *)buf->base;
     int stream = a->client.conn != NULL;
     uint8_t *start;
     size_t len;
@@ -416,6 +404,52 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         ts->n_dropped++;
 }
 
+/* Batches read per wake-up at most before the loop's other work. */
+#define TURN_RELAY_ROUNDS 4
+
+/* The relay socket is readable: one recvmmsg into the server's rx slots per
+ * batch, and another only when the batch came back full. A short batch
+ * means the socket is empty, so no call is spent just to see EAGAIN; the
+ * rounds are bounded so that one busy peer cannot starve the loop (the poll
+ * is level-triggered: what is left wakes it again). */
+static void on_relay_readable(uv_poll_t *h, int status, int events)
+{
+    struct alloc *a = h->data;
+    struct turn_server *ts = a->ts;
+    if (status < 0 || !(events & UV_READABLE))
+        return;
+    struct mmsghdr m[TURN_RELAY_BATCH];
+    struct iovec iov[TURN_RELAY_BATCH];
+    union net_addr from[TURN_RELAY_BATCH];
+    for (int round = 0; round < TURN_RELAY_ROUNDS && !a->closing; round++) {
+        for (int k = 0; k < TURN_RELAY_BATCH; k++) {
+            iov[k].iov_base = ts->rx[k] + TURN_HEADROOM;
+            iov[k].iov_len = TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM;
+            memset(&m[k], 0, sizeof m[k]);
+            m[k].msg_hdr.msg_name = &from[k];
+            m[k].msg_hdr.msg_namelen = sizeof from[k];
+            m[k].msg_hdr.msg_iov = &iov[k];
+            m[k].msg_hdr.msg_iovlen = 1;
+        }
+        int r = recvmmsg(a->fd, m, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* EAGAIN (a spurious wake-up) or a socket error */
+        }
+        for (int i = 0; i < r && !a->closing; i++) {
+            if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                ts->n_dropped++;
+                continue;
+            }
+            relay_deliver(a, ts->rx[i] + TURN_HEADROOM, m[i].msg_len,
+                          (const struct sockaddr *)&from[i]);
+        }
+        if (r < TURN_RELAY_BATCH)
+            return;
+    }
+}
+
 /* Client -> peer. */
 void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_t *p, size_t n)
 {
@@ -424,10 +458,14 @@ void turn__alloc_relay(struct alloc *a, const union net_addr *peer, const uint8_
         ts->n_dropped++;
         return;
     }
-    uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
     union net_addr to = *peer;
     nat_rewrite(ts, &to, 1);
-    int rc = uv_udp_try_send(&a->relay, &b, 1, &to.sa);
+    socklen_t tolen = to.sa.sa_family == AF_INET6 ? sizeof to.in6 : sizeof to.in;
+    ssize_t sr;
+    do
+        sr = sendto(a->fd, p, n, MSG_DONTWAIT, &to.sa, tolen);
+    while (sr < 0 && errno == EINTR);
+    int rc = sr >= 0 ? 0 : -errno;
     if (rc >= 0) {
         ts->n_relayed++;
         ts->n_relayed_bytes += n;
@@ -577,13 +615,13 @@ static int relay_port(struct turn_server *ts, int v6, int even, int *pair_fd, un
  * socket closed (the handle, if initialized, is for the caller to close). */
 static int relay_open(struct turn_server *ts, struct alloc *a, int fd, unsigned port)
 {
-    uv_udp_init(ts->loop, &a->relay);
-    a->relay.data = a;
-    turn__handle_ref(ts);
-    if (uv_udp_open(&a->relay, fd) != 0) {
+    if (uv_poll_init(ts->loop, &a->relay, fd) != 0) {
         close(fd);
         return -1;
     }
+    a->relay.data = a;
+    a->fd = fd;
+    turn__handle_ref(ts);
     a->port = (uint16_t)port;
     port_take(ts, (uint16_t)port);
     return 0;
@@ -651,7 +689,7 @@ struct alloc *turn__alloc_new(struct turn_server *ts, int v6, int even, int rese
         else
             setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
     }
-    uv_udp_recv_start(&a->relay, on_relay_alloc, on_relay_recv);
+    uv_poll_start(&a->relay, UV_READABLE, on_relay_readable);
     a->relay_pub = v6 ? ts->o.pub6 : ts->o.pub4;
     sa_set_port(&a->relay_pub, a->port);
     a->up.last = a->down.last = now_ms(ts);

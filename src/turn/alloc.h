@@ -35,7 +35,10 @@ struct alloc {
     struct net_endpoint client; /* client.conn is NULL for UDP clients */
     unsigned bucket;
     struct alloc *hnext, *prev, *next;
-    uv_udp_t relay;
+    /* The relay socket, read with one recvmmsg per readiness (libuv's
+     * uv_udp_t reads until EAGAIN: a second system call per datagram). */
+    uv_poll_t relay;
+    int fd;
     union net_addr relay_pub; /* advertised relayed address */
     uint16_t port;
     uint64_t expires;

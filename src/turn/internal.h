@@ -25,7 +25,7 @@
  *
  * Memory: one turn_server holds the shared receive and transmit buffers, so
  * the relay path (ChannelData, Send and Data indications) never allocates:
- * a datagram is received into rx with headroom, the TURN header is written
+ * a datagram is received into rx (one slot per datagram of a recvmmsg batch) with headroom, the TURN header is written
  * in front of it in place, and it is sent with uv_udp_try_send() or queued in
  * the client connection's fixed output buffers. An allocation's
  * permissions and channels are small tables grown on demand up to their
@@ -60,6 +60,7 @@
 #define TURN_HEADROOM 64           /* room for a Data indication header */
 #define TURN_TAILROOM 16           /* padding and FINGERPRINT */
 #define TURN_RX_SIZE (65536 + TURN_HEADROOM + TURN_TAILROOM)
+#define TURN_RELAY_BATCH 8         /* datagrams per recvmmsg on a relay socket */
 #define TURN_TX_SIZE 2048
 #define TURN_BIND_TRIES 64
 #define TURN_OWN_REFRESH_MS 60000  /* the host's addresses re-read */
@@ -149,7 +150,7 @@ struct turn_server {
     uint64_t last_stats;
     /* buffers */
     uint8_t tx[TURN_TX_SIZE];
-    uint8_t rx[TURN_RX_SIZE];
+    uint8_t rx[TURN_RELAY_BATCH][TURN_RX_SIZE]; /* [0]: client datagrams too */
 };
 
 /* ------------------------------------------------------------ small helpers */

@@ -55,7 +55,7 @@ int turn__transport_start(struct turn_server *ts, size_t *nudp, size_t *ntcp, si
         .limits = o->conn,
         .ops = &ops,
         .ctx = ts,
-        .udp_buf = ts->rx + TURN_HEADROOM,
+        .udp_buf = ts->rx[0] + TURN_HEADROOM,
         .udp_buf_len = TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM,
         /* Bursts of many allocations meet at the listening socket: coturn's
          * 4 MB rather than the kernel's 208 KiB default, and recvmmsg and

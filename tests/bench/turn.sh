@@ -7,6 +7,10 @@
 #
 #   tests/bench/turn.sh [BIN]            BIN defaults to out/t9phone
 #   TURN_BENCH_ARGS="-m 20 -n 2000 -z 2 -l 160" tests/bench/turn.sh
+#   TURN_BENCH_ALLOCS=1 tests/bench/turn.sh     one allocation (uclient -m 1 -c)
+#   TURN_BENCH_ALLOCS=100 tests/bench/turn.sh   100 allocations (-m 100 -c)
+#   TURN_BENCH_Z=0 ...                          no pause between messages: the
+#                                               flood rate and its losses
 #
 # uclient's flags: -m clients (each with an RTP and an RTCP allocation),
 # -n messages per client, -z milliseconds between messages, -l bytes per
@@ -14,7 +18,15 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$top/out/t9phone}
-args=${TURN_BENCH_ARGS:-"-m 20 -n 3000 -z 1 -l 160"}
+# Fixed rates: 1 allocation at 1000 messages/s, 100 at 100 each (about
+# 2000 and 20000 relayed packets/s).
+case ${TURN_BENCH_ALLOCS:-} in
+    "") preset="-m 20 -n 3000 -z ${TURN_BENCH_Z:-1} -l 160" ;;
+    1) preset="-m 1 -c -n 20000 -z ${TURN_BENCH_Z:-1} -l 160" ;;
+    100) preset="-m 100 -c -n 1500 -z ${TURN_BENCH_Z:-10} -l 160" ;;
+    *) echo "turn bench: TURN_BENCH_ALLOCS is 1 or 100" >&2; exit 2 ;;
+esac
+args=${TURN_BENCH_ARGS:-$preset}
 secret=bench-secret
 work=$(mktemp -d)
 pids=()
@@ -72,8 +84,8 @@ run() {
     awk -v n="$name" -v s="${sent:-0}" -v r="${recv:-0}" -v l="${lost:-?}" -v t0="$t0" \
         -v t1="$t1" -v c0="$c0" -v c1="$c1" -v m="${hwm:-0}" 'BEGIN {
             wall = t1 - t0; pps = (s + r) / wall; cpu = c1 - c0;
-            printf "%-8s sent=%d received=%d lost=%s wall=%.2fs relayed=%.0f pkt/s cpu=%.2fs cpu/100k=%.3fs peak-rss=%d kB\n",
-                   n, s, r, l, wall, pps, cpu, (s + r) ? cpu * 100000 / (s + r) : 0, m
+            printf "%-8s sent=%d received=%d lost=%s wall=%.2fs relayed=%.0f pkt/s cpu=%.2fs cpu/Mpkt=%.2fs peak-rss=%d kB\n",
+                   n, s, r, l, wall, pps, cpu, (s + r) ? cpu * 1000000 / (s + r) : 0, m
             printf "%s %.3f %.2f %d\n", n, pps, cpu, m > "/dev/stderr"
         }' 2>>"$work/results"
 }
