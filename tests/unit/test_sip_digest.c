@@ -1,7 +1,7 @@
 /*
  * test_sip_digest.c - SIP digest: RFC 2617 3.5's worked example (response
  * 6629fae49393a05397450978507c4ef1 for Mufasa / "Circle Of Life", as given
- * in ../shared/testdata/digest/README.md), stateless nonces, nonce counts.
+ * in tests/vectors/digest/README.md), stateless nonces, nonce counts.
  */
 #include "t.h"
 
