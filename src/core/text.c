@@ -263,8 +263,15 @@ int core_text_normalise(const char *in, size_t len, unsigned flags, char *out, s
     for (size_t i = 0; i < m; i++) {
         unsigned char b[4];
         size_t l = utf8_encode(cp[i], b);
-        if (o + l + 1 > cap)
+        /* NFC may lengthen text (a precomposed letter whose mark cannot
+         * recompose after reordering): output past CORE_TEXT_MAX would be
+         * refused when read back, so it is refused here, and a refusal
+         * leaves an empty string. */
+        if (o + l > CORE_TEXT_MAX || o + l + 1 > cap) {
+            if (cap)
+                out[0] = '\0';
             return -ENOSPC;
+        }
         memcpy(out + o, b, l);
         o += l;
     }

@@ -40,7 +40,8 @@
  * the output length in bytes, or -EILSEQ (not UTF-8: bad sequence,
  * overlong form, surrogate, beyond U+10FFFF), -EINVAL (a refused
  * character, above), -ENOTSUP (a character this normaliser cannot bring
- * to NFC), -ENOSPC (input over CORE_TEXT_MAX or output over cap - 1). */
+ * to NFC), -ENOSPC (input or output over CORE_TEXT_MAX bytes, or output
+ * over cap - 1; out is then empty). */
 int core_text_normalise(const char *in, size_t len, unsigned flags, char *out, size_t cap);
 
 #endif

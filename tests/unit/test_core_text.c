@@ -121,3 +121,24 @@ TEST(core_text_matches_the_reference_vectors)
     fclose(f);
     ASSERT(checked > 1000);
 }
+
+/* Found by fuzz_text: NFC can lengthen text. U+0216 (Ȗ) + U+0324 (4 bytes)
+ * becomes U+1E72 (Ṳ) + U+0311 (5 bytes), so 256 of them, 1024 bytes in,
+ * would come out at 1280 bytes, which a second pass refuses. Such output is
+ * refused the first time, leaving an empty string; just under the bound it
+ * passes and is stable. */
+TEST(core_text_output_never_exceeds_what_it_accepts)
+{
+    static char in[CORE_TEXT_MAX + 1], out[CORE_TEXT_MAX * 4], again[CORE_TEXT_MAX * 4];
+    const char unit[] = "\xc8\x96\xcc\xa4";
+    for (size_t i = 0; i < 256; i++)
+        memcpy(in + 4 * i, unit, 4);
+    memset(out, 'x', sizeof out);
+    ASSERT_EQ(core_text_normalise(in, 1024, 0, out, sizeof out), -ENOSPC);
+    ASSERT_EQ(out[0], '\0');
+    /* 204 units: 816 bytes in, 1020 out, accepted and idempotent. */
+    int n = core_text_normalise(in, 816, 0, out, sizeof out);
+    ASSERT_EQ(n, 1020);
+    ASSERT_EQ(core_text_normalise(out, (size_t)n, 0, again, sizeof again), n);
+    ASSERT_EQ(memcmp(out, again, (size_t)n), 0);
+}
