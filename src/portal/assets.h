@@ -1,20 +1,14 @@
 /*
  * portal/assets.h - the static files of the portal (one stylesheet, a logo,
  * one small script), embedded at build time from src/portal/assets by
- * src/portal/embed_assets.sh.
+ * src/embed.sh.
  */
 #ifndef T9_PORTAL_ASSETS_H
 #define T9_PORTAL_ASSETS_H
 
-#include <stddef.h>
+#include "base/embed.h"
 
-struct portal_asset {
-    const char *name;          /* file name, e.g. "style.css" */
-    const unsigned char *data;
-    size_t len;
-};
-
-extern const struct portal_asset portal_assets[];
-extern const int portal_asset_count;
+extern const struct embed_file portal_assets[];
+extern const int portal_assets_count;
 
 #endif

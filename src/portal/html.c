@@ -231,8 +231,8 @@ static const char *asset_type(const char *name)
 
 void page_asset(struct preq *pr)
 {
-    const struct portal_asset *a = NULL;
-    for (int i = 0; i < portal_asset_count; i++)
+    const struct embed_file *a = NULL;
+    for (int i = 0; i < portal_assets_count; i++)
         if (strcmp(portal_assets[i].name, pr->param) == 0)
             a = &portal_assets[i];
     if (!a) {
@@ -349,7 +349,7 @@ void page_privacy(struct preq *pr)
         "<h1>What we store</h1><div class=\"card\"><p>This is every piece of information "
         "T9phone keeps in its database, why, and for how long. It is made from the same "
         "list the database is checked against, so it cannot fall out of date.</p></div>");
-    const char *s = store_privacy_inventory;
+    const char *s = store_inventory[0].data;
     int cs = -1, ct = -1, cc = -1, cp = -1, cr = -1, header = 0;
     struct privacy_state ps = { .pr = pr };
     while (*s) {

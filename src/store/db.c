@@ -77,21 +77,21 @@ static int store_migrate(sqlite3 *db, char *err, size_t errlen)
         store_errf(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(db));
         return -EIO;
     }
-    if (v > store_migration_count) {
+    if (v > store_migrations_count) {
         store_errf(err, errlen,
                    "database schema version %d is newer than this t9phone knows (%d); "
                    "run the newer version or restore a backup",
-                   v, store_migration_count);
+                   v, store_migrations_count);
         return -EPROTO;
     }
-    for (int i = v; i < store_migration_count; i++) {
+    for (int i = v; i < store_migrations_count; i++) {
         char msg[256], bump[64];
         if (store_exec(db, "BEGIN IMMEDIATE", msg, sizeof msg) < 0) {
             store_errf(err, errlen, "migration %s: %s", store_migrations[i].name, msg);
             return -EIO;
         }
         snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
-        if (store_exec(db, store_migrations[i].sql, msg, sizeof msg) < 0 ||
+        if (store_exec(db, store_migrations[i].data, msg, sizeof msg) < 0 ||
             store_exec(db, bump, msg, sizeof msg) < 0 ||
             store_exec(db, "COMMIT", msg, sizeof msg) < 0) {
             store_exec(db, "ROLLBACK", NULL, 0);

@@ -144,7 +144,7 @@ TEST(privacy_migration_cleans_an_existing_database)
     sqlite3 *db;
     ASSERT_EQ(sqlite3_open(tc_path("old.db"), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, store_migrations[0].data, NULL, NULL, NULL), SQLITE_OK);
     const char *rows =
         "PRAGMA user_version = 1;"
         "INSERT INTO users (id, email, password_hash, nickname, created) VALUES "
@@ -160,7 +160,7 @@ TEST(privacy_migration_cleans_an_existing_database)
         t_fail(__FILE__, __LINE__, "%s", msg);
     sqlite3_close(db);
     struct store *st = tc_open_at("old.db");
-    ASSERT_EQ(store_version(st), store_migration_count);
+    ASSERT_EQ(store_version(st), store_migrations_count);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM group_events"), 3);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM group_events WHERE at % 86400 <> 0"), 0);
     ASSERT_EQ(tc_int(st, "SELECT count(*) FROM memberships WHERE joined % 86400 <> 0"), 0);
@@ -500,7 +500,7 @@ TEST(privacy_upgrade_seals_the_clear_ha1)
     sqlite3 *db;
     ASSERT_EQ(sqlite3_open(tc_path("old.db"), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, store_migrations[0].data, NULL, NULL, NULL), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 1;"
                                "INSERT INTO users (id, email, password_hash, nickname, created) "
                                "VALUES (1, 'a@example.org', '$2b$04$"
