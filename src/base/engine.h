@@ -46,6 +46,20 @@ struct engine_env {
     size_t nengines;
 };
 
+/* The callback an engine's stop was given, kept until its last handle is
+ * closed. Run it after the state is freed (so take a copy first): it may
+ * close the loop's last handle and end `serve`. */
+struct engine_done {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static inline void engine_done_run(struct engine_done d)
+{
+    if (d.fn)
+        d.fn(d.arg);
+}
+
 struct engine {
     const char *name;                /* "turn", "sip", "portal", ... */
     const struct config_key *keys;   /* NULL-terminated table, or NULL */

@@ -27,8 +27,7 @@ struct maint_state {
     struct store *st;
     uv_timer_t timer;
     uint64_t runs, purged, failures;
-    void (*done)(void *arg);
-    void *done_arg;
+    struct engine_done done;
 };
 
 static void maint_purge(struct maint_state *ms, int64_t now)
@@ -78,21 +77,18 @@ static int maint_start(const struct engine_env *env, void **state, char *err, si
 static void maint_closed(uv_handle_t *h)
 {
     struct maint_state *ms = h->data;
-    void (*done)(void *) = ms->done;
-    void *done_arg = ms->done_arg;
+    struct engine_done d = ms->done;
     /* What the last second marked dirty is checkpointed before the loop
      * ends (main's store_close checkpoints too; this keeps the count). */
     store_checkpoint_if_dirty(ms->st);
     free(ms);
-    if (done)
-        done(done_arg);
+    engine_done_run(d);
 }
 
 static void maint_stop(void *state, void (*done)(void *arg), void *arg)
 {
     struct maint_state *ms = state;
-    ms->done = done;
-    ms->done_arg = arg;
+    ms->done = (struct engine_done){ done, arg };
     uv_close((uv_handle_t *)&ms->timer, maint_closed);
 }
 

@@ -22,8 +22,7 @@ struct metrics_state {
     const struct engine_env *env;
     struct http_server *http;
     uint64_t scrapes;
-    void (*done)(void *arg);
-    void *done_arg;
+    struct engine_done done;
 };
 
 static int metrics_path_is(const char *path, const char *want)
@@ -103,18 +102,15 @@ static int metrics_start(const struct engine_env *env, void **state, char *err, 
 static void metrics_closed(void *arg)
 {
     struct metrics_state *ms = arg;
-    void (*done)(void *) = ms->done;
-    void *done_arg = ms->done_arg;
+    struct engine_done d = ms->done;
     free(ms);
-    if (done)
-        done(done_arg);
+    engine_done_run(d);
 }
 
 static void metrics_stop(void *state, void (*done)(void *arg), void *arg)
 {
     struct metrics_state *ms = state;
-    ms->done = done;
-    ms->done_arg = arg;
+    ms->done = (struct engine_done){ done, arg };
     http_server_stop(ms->http, metrics_closed, ms);
 }
 

@@ -45,8 +45,7 @@ struct portal_engine_state {
     struct portal portal;
     struct http_server *http, *https;
     int closing; /* handles still closing, plus 1 while jobs run */
-    void (*done)(void *arg);
-    void *done_arg;
+    struct engine_done done;
 };
 
 static int portal_engine_servers(const struct engine_env *env, struct portal_engine_state *pe,
@@ -90,12 +89,10 @@ static int portal_engine_servers(const struct engine_env *env, struct portal_eng
 
 static void portal_engine_free(struct portal_engine_state *pe)
 {
-    void (*done)(void *) = pe->done;
-    void *arg = pe->done_arg;
+    struct engine_done d = pe->done;
     portal_free(&pe->portal);
     free(pe);
-    if (done)
-        done(arg);
+    engine_done_run(d);
 }
 
 static void portal_engine_part_done(void *arg)
@@ -108,8 +105,7 @@ static void portal_engine_part_done(void *arg)
 static void portal_engine_stop(void *state, void (*done)(void *arg), void *arg)
 {
     struct portal_engine_state *pe = state;
-    pe->done = done;
-    pe->done_arg = arg;
+    pe->done = (struct engine_done){ done, arg };
     pe->closing = 1; /* held until this function has started every close */
     if (pe->http) {
         pe->closing++;
