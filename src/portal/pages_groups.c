@@ -479,45 +479,51 @@ void post_group_revoke(struct preq *pr)
     action_done(pr, &c, rc, "revoked", "invite");
 }
 
-void post_group_kick(struct preq *pr)
+/* The owner's four actions on one member differ only in the core call, where
+ * the target is looked for, and the words of the answer. */
+struct member_action {
+    int (*act)(struct store *st, int64_t gid, int64_t actor, int64_t target, int64_t now);
+    int among_bans; /* the target is named from the ban list, not the members */
+    int missing;    /* the answer for a target that is not there */
+    const char *done, *section;
+};
+
+static void member_action_run(struct preq *pr, const struct member_action *a)
 {
     struct group_ctx c;
     if (group_load(pr, &c) < 0)
         return;
-    int64_t t = target_of(pr, &c, 0);
-    int rc = t ? core_groups_kick(pr->p->st, c.g.id, pr->uid, t, pr->now) : CORE_E_NOT_MEMBER;
-    action_done(pr, &c, rc, "kicked", "members");
+    int64_t t = target_of(pr, &c, a->among_bans);
+    int rc = t ? a->act(pr->p->st, c.g.id, pr->uid, t, pr->now) : a->missing;
+    action_done(pr, &c, rc, a->done, a->section);
+}
+
+void post_group_kick(struct preq *pr)
+{
+    static const struct member_action a = { core_groups_kick, 0, CORE_E_NOT_MEMBER, "kicked",
+                                            "members" };
+    member_action_run(pr, &a);
 }
 
 void post_group_ban(struct preq *pr)
 {
-    struct group_ctx c;
-    if (group_load(pr, &c) < 0)
-        return;
-    int64_t t = target_of(pr, &c, 0);
-    int rc = t ? core_groups_ban(pr->p->st, c.g.id, pr->uid, t, pr->now) : CORE_E_NOT_MEMBER;
-    action_done(pr, &c, rc, "banned", "members");
+    static const struct member_action a = { core_groups_ban, 0, CORE_E_NOT_MEMBER, "banned",
+                                            "members" };
+    member_action_run(pr, &a);
 }
 
 void post_group_unban(struct preq *pr)
 {
-    struct group_ctx c;
-    if (group_load(pr, &c) < 0)
-        return;
-    int64_t t = target_of(pr, &c, 1);
-    int rc = t ? core_groups_unban(pr->p->st, c.g.id, pr->uid, t, pr->now) : CORE_E_NOT_BANNED;
-    action_done(pr, &c, rc, "unbanned", "bans");
+    static const struct member_action a = { core_groups_unban, 1, CORE_E_NOT_BANNED,
+                                            "unbanned", "bans" };
+    member_action_run(pr, &a);
 }
 
 void post_group_transfer(struct preq *pr)
 {
-    struct group_ctx c;
-    if (group_load(pr, &c) < 0)
-        return;
-    int64_t t = target_of(pr, &c, 0);
-    int rc = t ? core_groups_transfer(pr->p->st, c.g.id, pr->uid, t, pr->now)
-               : CORE_E_NOT_MEMBER;
-    action_done(pr, &c, rc, "transferred", "members");
+    static const struct member_action a = { core_groups_transfer, 0, CORE_E_NOT_MEMBER,
+                                            "transferred", "members" };
+    member_action_run(pr, &a);
 }
 
 void post_group_leave(struct preq *pr)
