@@ -47,6 +47,9 @@ static const struct config_key portal_config_keys[] = {
     { "portal-job-nice", CONFIG_INT, "19", 0, 19, NULL, 0,
       "nice value each thread-pool thread lowers itself to before its first bcrypt, so "
       "the event loop preempts it and SIP answers stay prompt (0: unchanged)" },
+    { "portal-job-idle", CONFIG_BOOL, "true", 0, 0, NULL, 0,
+      "thread-pool threads also take the SCHED_IDLE policy before their first bcrypt, so "
+      "the event loop preempts them the moment it wakes" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -155,6 +158,7 @@ static int portal_engine_start(const struct engine_env *env, void **state, char 
     p->max_jobs = (unsigned)config_int(cfg, "portal-max-jobs");
     p->max_queued = (unsigned)config_int(cfg, "portal-job-queue");
     p->job_nice = (int)config_int(cfg, "portal-job-nice");
+    p->job_idle = config_bool(cfg, "portal-job-idle");
     const char *reg = config_str(cfg, "registration");
     p->registration = strcmp(reg, "closed") == 0   ? PORTAL_REG_CLOSED
                       : strcmp(reg, "invite") == 0 ? PORTAL_REG_INVITE

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -329,27 +330,36 @@ unsigned portal_default_max_jobs(void)
 #define container_of_job(w) \
     ((struct portal_job *)(void *)((char *)(w) - offsetof(struct portal_job, work)))
 
-/* The nice value this thread-pool thread has set itself to, -1 before its
- * first portal job (a per-thread attribute on Linux: setpriority() with
- * PRIO_PROCESS and a thread id changes that thread only). */
-static _Thread_local int job_thread_nice = -1;
+/* 1 once this thread-pool thread has lowered itself (before its first
+ * portal job). Scheduling priority is a per-thread attribute on Linux:
+ * setpriority() with PRIO_PROCESS and sched_setscheduler() with a thread id
+ * change that thread only. */
+static _Thread_local int job_thread_lowered;
 
-/* Lowers the calling thread to nice, once per thread: a bcrypt that takes
- * the CPU from the event loop delays every SIP answer (portal.h). Never
- * raises a thread that already runs lower; a failure is not retried and
- * leaves the thread as it was (the job still runs). */
-static void job_lower_thread(int nice)
+/* Lowers the calling thread, once: to nice (never raising a thread that
+ * already runs lower) and, with idle, to SCHED_IDLE, which the kernel
+ * preempts at once for any normal thread that wakes (a nice 19 thread may
+ * first finish its slice, about a millisecond). A bcrypt that keeps the
+ * CPU from the event loop delays every SIP answer (portal.h). A failure is
+ * not retried and leaves the thread as it was: the job still runs. */
+static void job_lower_thread(int nice, int idle)
 {
-    if (job_thread_nice >= 0 || nice <= 0)
+    if (job_thread_lowered)
         return;
+    job_thread_lowered = 1;
     id_t tid = (id_t)syscall(SYS_gettid);
-    errno = 0;
-    int cur = getpriority(PRIO_PROCESS, tid);
-    if (cur == -1 && errno)
-        cur = 0;
-    if (cur < nice && setpriority(PRIO_PROCESS, tid, nice) == 0)
-        cur = nice;
-    job_thread_nice = cur < 0 ? 0 : cur;
+    if (nice > 0) {
+        errno = 0;
+        int cur = getpriority(PRIO_PROCESS, tid);
+        if (!(cur == -1 && errno) && cur < nice)
+            (void)setpriority(PRIO_PROCESS, tid, nice);
+    }
+    if (idle) {
+        /* The system call itself: musl's sched_setscheduler() is a stub
+         * (POSIX makes the policy per process; Linux keeps it per thread). */
+        struct sched_param sp = { .sched_priority = 0 };
+        (void)syscall(SYS_sched_setscheduler, (pid_t)tid, SCHED_IDLE, &sp);
+    }
 }
 
 static uint64_t job_clock_usec(void)
@@ -362,7 +372,7 @@ static uint64_t job_clock_usec(void)
 static void job_run(uv_work_t *w)
 {
     struct portal_job *job = container_of_job(w);
-    job_lower_thread(job->p->job_nice);
+    job_lower_thread(job->p->job_nice, job->p->job_idle);
     uint64_t t0 = job_clock_usec();
     job->run(job);
     job->run_usec = job_clock_usec() - t0;

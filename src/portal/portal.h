@@ -20,13 +20,16 @@
  *     refused with 503 and a Retry-After of the seconds the queue takes to
  *     drain at the measured job time (at least 1);
  *   - each thread-pool thread, before its first job, lowers its own
- *     scheduling priority to nice job_nice (Linux: setpriority on the
- *     thread id, a per-thread value; never raised back, and never lowered
- *     below what the thread already had). The event loop thread keeps its
- *     own, so it preempts a running bcrypt at once and SIP, TURN and the
- *     portal's own short work answer in time while logins keep every
- *     worker busy. The portal is the only user of libuv's thread pool in
- *     T9phone, so the lowered threads run nothing else.
+ *     scheduling priority to nice job_nice and, with job_idle, to the
+ *     SCHED_IDLE policy (Linux: setpriority and sched_setscheduler on the
+ *     thread id, per-thread values; never raised back, and a thread that
+ *     already runs lower stays lower). The event loop thread keeps its own,
+ *     so it takes the CPU from a running bcrypt when it wakes (at once
+ *     under SCHED_IDLE, within the bcrypt thread's slice at nice 19) and
+ *     SIP, TURN and the portal's own short work answer in time while logins
+ *     keep every worker busy. The portal is the only user of libuv's thread
+ *     pool in T9phone, so the lowered threads run nothing else. On a host
+ *     whose CPUs other programs keep busy, logins then wait for spare time.
  *
  * Routes (portal.c's table; S: needs a session, C: CSRF-checked form):
  *   GET  /                     start page
@@ -75,7 +78,8 @@ struct portal {
     /* Thread-pool jobs (see above); set before portal_init, which fills
      * in the defaults for 0 (max_queued: 256). */
     unsigned max_jobs, max_queued;
-    int job_nice;                /* 0..19; 0 leaves the threads as they are */
+    int job_nice;                /* 0..19; 0 leaves the threads' nice as it is */
+    int job_idle;                /* the threads also take SCHED_IDLE */
     int jobs;                    /* jobs in flight: running plus queued */
     unsigned running, queued;
     struct portal_job *queue_head, *queue_tail; /* FIFO of the waiting ones */

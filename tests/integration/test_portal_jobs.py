@@ -60,13 +60,16 @@ def burst(port, attempts):
     return out
 
 
-def thread_nices(pid):
-    """{tid: nice} of every thread of pid, from /proc/PID/task/TID/stat."""
+SCHED_IDLE = 5  # linux/sched.h
+
+
+def thread_sched(pid):
+    """{tid: (nice, policy)} of every thread of pid, from /proc/PID/task/TID/stat."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         stat = open(f"/proc/{pid}/task/{tid}/stat").read()
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[int(tid)] = int(fields[16])  # field 19 of stat; fields[0] is field 3
+        fields = stat[stat.rindex(")") + 2:].split()  # fields[0] is field 3
+        out[int(tid)] = (int(fields[16]), int(fields[38]))  # fields 19 and 41
     return out
 
 
@@ -117,26 +120,31 @@ def test_a_full_queue_answers_503_with_retry_after(t9server):
     assert status == 303, body[:500]
 
 
-@pytest.mark.parametrize("nice", [19, 5])
-def test_bcrypt_threads_lower_their_priority_and_the_loop_keeps_its_own(t9server, nice):
-    s = t9server(args=[f"--portal-job-nice={nice}", "--portal-rate-limit=1000"])
+@pytest.mark.parametrize("flags,nice,idle", [([], 19, True),
+                                              (["--portal-job-nice=5", "--portal-job-idle=false"],
+                                               5, False)])
+def test_bcrypt_threads_lower_their_priority_and_the_loop_keeps_its_own(t9server, flags, nice,
+                                                                         idle):
+    s = t9server(args=flags + ["--portal-rate-limit=1000"])
     make_user(s, "right@example.org", "Rightly")
     pid = s.proc.pid
-    before = thread_nices(pid)
-    loop_nice = before[pid]
+    loop_nice, loop_policy = thread_sched(pid)[pid]
+    assert loop_policy != SCHED_IDLE
     answers = burst(s.portal_port, [("right@example.org", PASSWORD)] * 2 +
                     [("nobody@example.org", PASSWORD)] * 2)
     assert [a[0] for a in answers] == [303, 303, 403, 403]
-    after = thread_nices(pid)
-    assert after[pid] == loop_nice  # the event loop's thread (the main one)
-    lowered = [tid for tid, n in after.items() if tid != pid and n == max(nice, loop_nice)]
+    after = thread_sched(pid)
+    assert after[pid] == (loop_nice, loop_policy)  # the event loop's thread (the main one)
+    want = (max(nice, loop_nice), SCHED_IDLE if idle else loop_policy)
+    lowered = [tid for tid, v in after.items() if tid != pid and v == want]
     assert lowered, after  # the threads that ran the checks
 
 
 def test_priority_lowering_can_be_turned_off(t9server):
-    s = t9server(args=["--portal-job-nice=0", "--portal-rate-limit=1000"])
+    s = t9server(args=["--portal-job-nice=0", "--portal-job-idle=false",
+                       "--portal-rate-limit=1000"])
     make_user(s, "right@example.org", "Rightly")
     pid = s.proc.pid
-    loop_nice = thread_nices(pid)[pid]
+    loop = thread_sched(pid)[pid]
     assert [a[0] for a in burst(s.portal_port, [("right@example.org", PASSWORD)] * 2)] == [303, 303]
-    assert set(thread_nices(pid).values()) == {loop_nice}
+    assert set(thread_sched(pid).values()) == {loop}

@@ -9,6 +9,7 @@
 #include "t.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,28 +23,40 @@
 #include "core/accounts.h"
 #include "portal/internal.h"
 
-/* The nice value of thread tid, from field 19 of /proc/self/task/TID/stat
- * (after the parenthesised command name, which may hold spaces); -100 when
- * unreadable. */
-static int thread_nice(long tid)
+/* Field n (1-based, n >= 3) of /proc/self/task/TID/stat, counted after
+ * the parenthesised command name (which may hold spaces); -100 when
+ * unreadable. Field 19 is the nice value, 41 the scheduling policy. */
+static int thread_stat_field(long tid, int n)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
     FILE *f = fopen(path, "r");
     if (!f)
         return -100;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
-    buf[n] = '\0';
+    buf[len] = '\0';
     char *p = strrchr(buf, ')');
-    if (!p)
+    if (!p || p[1] != ' ')
         return -100;
-    /* Fields 3.. follow ") "; nice is field 19. */
-    int field = 2;
-    for (p++; *p && field < 19; p++)
-        if (*p == ' ')
-            field++;
-    return field == 19 ? atoi(p) : -100;
+    p += 2; /* field 3 */
+    for (int field = 3; field < n; field++) {
+        p = strchr(p, ' ');
+        if (!p)
+            return -100;
+        p++;
+    }
+    return atoi(p);
+}
+
+static int thread_nice(long tid)
+{
+    return thread_stat_field(tid, 19);
+}
+
+static int thread_policy(long tid)
+{
+    return thread_stat_field(tid, 41);
 }
 
 static long my_tid(void)
@@ -58,14 +71,14 @@ struct tjob {
     char hash[BCRYPT_HASH_SIZE];
     int verify_rc;            /* set by run() */
     long tid;                 /* the thread run() ran on */
-    int nice;                 /* that thread's nice while run() ran */
+    int nice, policy;         /* that thread's nice and policy while run() ran */
     struct tstate *st;
 };
 
 struct tstate {
     atomic_int inside, most_inside; /* run() calls at once, and the most seen */
     int order[16], done;
-    int rc[16], want[16], nice[16];
+    int rc[16], want[16], nice[16], policy[16];
     long tid[16];
 };
 
@@ -80,6 +93,7 @@ static void tjob_run(struct portal_job *j)
         ;
     job->tid = my_tid();
     job->nice = thread_nice(job->tid);
+    job->policy = thread_policy(job->tid);
     const char *pw = job->want_match ? right_pw : "not the password at all";
     job->verify_rc = core_accounts_verify_password(pw, strlen(pw), job->hash);
     atomic_fetch_sub(&job->st->inside, 1);
@@ -94,6 +108,7 @@ static void tjob_after(struct portal_job *j)
     st->rc[i] = job->verify_rc;
     st->want[i] = job->want_match;
     st->nice[i] = job->nice;
+    st->policy[i] = job->policy;
     st->tid[i] = job->tid;
 }
 
@@ -118,39 +133,57 @@ static void make_hash(char hash[BCRYPT_HASH_SIZE])
     ASSERT_EQ(core_accounts_hash_password(&cfg, right_pw, strlen(right_pw), hash), 0);
 }
 
-TEST(portal_jobs_lower_each_worker_thread_but_not_the_loop)
+/* Six checks on up to four worker threads, nice 7 and idle as asked;
+ * returns through st. The loop's thread must be left as it was. */
+static void run_lowered(int idle, struct tstate *st)
 {
     char hash[BCRYPT_HASH_SIZE];
     make_hash(hash);
     uv_loop_t loop;
     ASSERT_EQ(uv_loop_init(&loop), 0);
-    struct portal p = { .loop = &loop, .job_nice = 7, .max_jobs = 4 };
+    struct portal p = { .loop = &loop, .job_nice = 7, .job_idle = idle, .max_jobs = 4 };
     ASSERT_EQ(portal_init(&p), 0);
     long loop_tid = my_tid();
-    int loop_nice = thread_nice(loop_tid);
+    int loop_nice = thread_nice(loop_tid), loop_policy = thread_policy(loop_tid);
     ASSERT(loop_nice > -100);
-    static struct tstate st;
-    memset(&st, 0, sizeof st);
+    ASSERT_NE(loop_policy, SCHED_IDLE);
+    memset(st, 0, sizeof *st);
     for (int i = 0; i < 6; i++) {
-        struct tjob *job = tjob_new(&st, i, i % 2 == 0, hash);
+        struct tjob *job = tjob_new(st, i, i % 2 == 0, hash);
         ASSERT(job != NULL);
         ASSERT_EQ(portal_job_submit(&p, &job->base), 0);
     }
     ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
-    ASSERT_EQ(st.done, 6);
+    ASSERT_EQ(st->done, 6);
     ASSERT_EQ(p.jobs, 0);
     for (int i = 0; i < 6; i++) {
-        ASSERT(st.tid[i] != loop_tid);
+        ASSERT(st->tid[i] != loop_tid);
         /* 7, or the thread's own if the test itself runs lower than that
          * (a thread never raises itself). */
-        ASSERT(st.nice[i] >= 7);
-        ASSERT(st.nice[i] >= loop_nice);
-        ASSERT_EQ(st.rc[i], st.want[i] ? 0 : -EACCES);
+        ASSERT(st->nice[i] >= 7);
+        ASSERT(st->nice[i] >= loop_nice);
+        ASSERT_EQ(st->rc[i], st->want[i] ? 0 : -EACCES);
     }
-    /* The loop's thread is left as it was. */
     ASSERT_EQ(thread_nice(loop_tid), loop_nice);
+    ASSERT_EQ(thread_policy(loop_tid), loop_policy);
     portal_free(&p);
     ASSERT_EQ(uv_loop_close(&loop), 0);
+}
+
+TEST(portal_jobs_lower_each_worker_thread_to_idle_but_not_the_loop)
+{
+    static struct tstate st;
+    run_lowered(1, &st);
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(st.policy[i], SCHED_IDLE);
+}
+
+TEST(portal_jobs_lower_only_the_nice_value_when_not_idle)
+{
+    static struct tstate st;
+    run_lowered(0, &st);
+    for (int i = 0; i < 6; i++)
+        ASSERT_EQ(st.policy[i], thread_policy(my_tid())); /* the loop's, inherited */
 }
 
 TEST(portal_jobs_past_the_bound_wait_in_order_with_their_own_answers)
