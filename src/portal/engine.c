@@ -47,9 +47,10 @@ static const struct config_key portal_config_keys[] = {
     { "portal-job-nice", CONFIG_INT, "19", 0, 19, NULL, 0,
       "nice value each thread-pool thread lowers itself to before its first bcrypt, so "
       "the event loop preempts it and SIP answers stay prompt (0: unchanged)" },
-    { "portal-job-idle", CONFIG_BOOL, "true", 0, 0, NULL, 0,
-      "thread-pool threads also take the SCHED_IDLE policy before their first bcrypt, so "
-      "the event loop preempts them the moment it wakes" },
+    { "portal-job-idle", CONFIG_BOOL, "false", 0, 0, NULL, 0,
+      "thread-pool threads also take the SCHED_IDLE policy before their first bcrypt (the "
+      "loop then preempts them the moment it wakes; on a host kept busy by other programs "
+      "logins may starve)" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 

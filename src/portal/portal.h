@@ -30,6 +30,12 @@
  *     keep every worker busy. The portal is the only user of libuv's thread
  *     pool in T9phone, so the lowered threads run nothing else. On a host
  *     whose CPUs other programs keep busy, logins then wait for spare time.
+ *     SCHED_IDLE is off by default: at nice 19 a thread keeps a small share
+ *     of a busy CPU, while an idle-class one may wait indefinitely, also
+ *     while it holds libuv's thread-pool lock that the loop then waits for
+ *     (a moment's inversion that a busy host could stretch); on this
+ *     project's benchmark the two gave the same SIP answer times
+ *     (tests/bench/README.md).
  *
  * Routes (portal.c's table; S: needs a session, C: CSRF-checked form):
  *   GET  /                     start page

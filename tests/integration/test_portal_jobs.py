@@ -2,7 +2,8 @@
 logins past portal-max-jobs wait and still get the answer their password
 deserves, a full portal-job-queue answers 503 with Retry-After, and the
 thread-pool threads that ran bcrypt have lowered their own priority
-(portal-job-nice) while the event loop's thread has not. The users are made
+(portal-job-nice, and portal-job-idle when asked) while the event loop's
+thread has not. The users are made
 with the admin CLI (bcrypt cost 12, so each check takes a while and logins
 sent together pile up behind the bound)."""
 import http.client
@@ -120,9 +121,10 @@ def test_a_full_queue_answers_503_with_retry_after(t9server):
     assert status == 303, body[:500]
 
 
-@pytest.mark.parametrize("flags,nice,idle", [([], 19, True),
-                                              (["--portal-job-nice=5", "--portal-job-idle=false"],
-                                               5, False)])
+@pytest.mark.parametrize("flags,nice,idle", [([], 19, False),
+                                              (["--portal-job-idle"], 19, True),
+                                              (["--portal-job-nice=5", "--portal-job-idle=true"],
+                                               5, True)])
 def test_bcrypt_threads_lower_their_priority_and_the_loop_keeps_its_own(t9server, flags, nice,
                                                                          idle):
     s = t9server(args=flags + ["--portal-rate-limit=1000"])
@@ -141,8 +143,7 @@ def test_bcrypt_threads_lower_their_priority_and_the_loop_keeps_its_own(t9server
 
 
 def test_priority_lowering_can_be_turned_off(t9server):
-    s = t9server(args=["--portal-job-nice=0", "--portal-job-idle=false",
-                       "--portal-rate-limit=1000"])
+    s = t9server(args=["--portal-job-nice=0", "--portal-rate-limit=1000"])
     make_user(s, "right@example.org", "Rightly")
     pid = s.proc.pid
     loop = thread_sched(pid)[pid]
