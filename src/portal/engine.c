@@ -38,6 +38,19 @@ static const struct config_key portal_config_keys[] = {
       "sign-up, login, reset and invitation attempts per address and 10 minutes, each" },
     { "portal-bcrypt-cost", CONFIG_INT, "12", 4, 31, NULL, 0,
       "bcrypt cost of portal passwords hashed by the portal (lower only for tests)" },
+    { "portal-max-jobs", CONFIG_INT, "0", 0, 1024, NULL, 0,
+      "password checks and hashes (bcrypt) run at once on the thread pool; more wait in "
+      "order (0: one per CPU, at most UV_THREADPOOL_SIZE, default 4)" },
+    { "portal-job-queue", CONFIG_INT, "256", 1, 65535, NULL, 0,
+      "password checks and hashes waiting beyond portal-max-jobs; one more is answered "
+      "503 with Retry-After" },
+    { "portal-job-nice", CONFIG_INT, "19", 0, 19, NULL, 0,
+      "nice value each thread-pool thread lowers itself to before its first bcrypt, so "
+      "the event loop preempts it and SIP answers stay prompt (0: unchanged)" },
+    { "portal-job-idle", CONFIG_BOOL, "false", 0, 0, NULL, 0,
+      "thread-pool threads also take the SCHED_IDLE policy before their first bcrypt (the "
+      "loop then preempts them the moment it wakes; on a host kept busy by other programs "
+      "logins may starve)" },
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -139,6 +152,10 @@ static int portal_engine_start(const struct engine_env *env, void **state, char 
     p->core = *env->core;
     p->core.bcrypt_cost = (int)config_int(cfg, "portal-bcrypt-cost");
     p->rate_limit = (unsigned)config_int(cfg, "portal-rate-limit");
+    p->max_jobs = (unsigned)config_int(cfg, "portal-max-jobs");
+    p->max_queued = (unsigned)config_int(cfg, "portal-job-queue");
+    p->job_nice = (int)config_int(cfg, "portal-job-nice");
+    p->job_idle = config_bool(cfg, "portal-job-idle");
     const char *reg = config_str(cfg, "registration");
     p->registration = strcmp(reg, "closed") == 0   ? PORTAL_REG_CLOSED
                       : strcmp(reg, "invite") == 0 ? PORTAL_REG_INVITE
@@ -181,8 +198,15 @@ static void portal_engine_metrics(void *state, struct metrics_out *m)
     metrics_counter(m, "t9phone_portal_rate_limited_total",
                     "attempts refused by the per-address rate limits", NULL,
                     pe->portal.limited);
-    metrics_gauge(m, "t9phone_portal_jobs", "password checks running on the thread pool",
-                  NULL, pe->portal.jobs);
+    metrics_gauge(m, "t9phone_portal_jobs",
+                  "password checks and hashes in flight (on the thread pool or queued)", NULL,
+                  pe->portal.jobs);
+    metrics_gauge(m, "t9phone_portal_jobs_queued",
+                  "password checks and hashes waiting for portal-max-jobs", NULL,
+                  pe->portal.queued);
+    metrics_counter(m, "t9phone_portal_jobs_refused_total",
+                    "password checks and hashes refused with 503: portal-job-queue was full",
+                    NULL, pe->portal.jobs_refused);
 }
 
 /* Each listener holds up to portal-max-connections sockets. */

@@ -90,8 +90,12 @@ int portal_origin(struct preq *pr, char *out, size_t outlen);
  * request is deferred until after() ends it with portal_finish(). job is a
  * struct that begins with struct portal_job; it is freed (and wiped) after
  * after() returns. When the browser has gone, after() is still called (so
- * that counts stay right) with pr->res orphaned. 0 or a negative errno (the
- * job is then freed and the caller answers). */
+ * that counts stay right) with pr->res orphaned. With max_jobs running the
+ * job waits in the portal's queue (portal.h) and runs later, in order;
+ * run() always runs before after(). Returns 0, -EBUSY (the queue is full:
+ * a Retry-After header is already set on pr->res; the caller answers 503)
+ * or -EAGAIN (no thread pool); on an error the job is freed and the caller
+ * answers. */
 struct portal_job;
 typedef void (*portal_job_fn)(struct portal_job *job);
 struct portal_job {
@@ -99,9 +103,19 @@ struct portal_job {
     struct preq *pr;
     portal_job_fn run, after;
     size_t size; /* of the whole job struct, for the wipe */
+    struct portal *p;
+    struct portal_job *next; /* in the queue */
+    uint64_t run_usec;       /* how long run() took (set on the worker) */
 };
 int portal_job_start(struct preq *pr, struct portal_job *job, size_t size, portal_job_fn run,
                      portal_job_fn after);
+/* The queue under portal_job_start(), without a request (tests use it
+ * directly): job is malloc'd, with run, after and size set (pr may be NULL;
+ * after() must not then touch it). Starts job on the thread pool, or queues
+ * it behind max_jobs running ones. 0 (job is the portal's, freed after
+ * after()), -EBUSY (the queue is full) or -EAGAIN (no loop); on an error job
+ * is still the caller's. Counts nothing toward jobs_refused. */
+int portal_job_submit(struct portal *p, struct portal_job *job);
 
 /* ---------------------------------------------------------- html.c */
 

@@ -18,7 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
+
+#define PORTAL_DEFAULT_QUEUE 256 /* portal-job-queue's default */
 
 #define R_SESSION 0x1 /* a logged-in person only */
 #define R_CSRF 0x2    /* state-changing: the form's token must match */
@@ -75,6 +81,10 @@ int portal_init(struct portal *p)
 {
     if (!p->rate_limit)
         p->rate_limit = 20;
+    if (!p->max_jobs)
+        p->max_jobs = portal_default_max_jobs();
+    if (!p->max_queued)
+        p->max_queued = PORTAL_DEFAULT_QUEUE;
     return portal_rl_new(&p->rl);
 }
 
@@ -301,29 +311,143 @@ static int host_name(const char *host, char *out, size_t outlen)
 
 /* --------------------------------------------------------------- jobs */
 
+#define PORTAL_UV_THREADPOOL_MAX 1024 /* libuv's own cap (src/threadpool.c) */
+
+unsigned portal_default_max_jobs(void)
+{
+    /* libuv reads UV_THREADPOOL_SIZE the same way: atoi, 0 means 1. */
+    unsigned pool = 4;
+    const char *env = getenv("UV_THREADPOOL_SIZE");
+    if (env && *env) {
+        long n = strtol(env, NULL, 10);
+        pool = n < 1 ? 1 : n > PORTAL_UV_THREADPOOL_MAX ? PORTAL_UV_THREADPOOL_MAX : (unsigned)n;
+    }
+    unsigned cpus = uv_available_parallelism();
+    unsigned n = cpus < pool ? cpus : pool;
+    return n ? n : 1;
+}
+
 #define container_of_job(w) \
     ((struct portal_job *)(void *)((char *)(w) - offsetof(struct portal_job, work)))
+
+/* 1 once this thread-pool thread has lowered itself (before its first
+ * portal job). Scheduling priority is a per-thread attribute on Linux:
+ * setpriority() with PRIO_PROCESS and sched_setscheduler() with a thread id
+ * change that thread only. */
+static _Thread_local int job_thread_lowered;
+
+/* Lowers the calling thread, once: to nice (never raising a thread that
+ * already runs lower) and, with idle, to SCHED_IDLE, which the kernel
+ * preempts at once for any normal thread that wakes (a nice 19 thread may
+ * first finish its slice, about a millisecond). A bcrypt that keeps the
+ * CPU from the event loop delays every SIP answer (portal.h). A failure is
+ * not retried and leaves the thread as it was: the job still runs. */
+static void job_lower_thread(int nice, int idle)
+{
+    if (job_thread_lowered)
+        return;
+    job_thread_lowered = 1;
+    id_t tid = (id_t)syscall(SYS_gettid);
+    if (nice > 0) {
+        errno = 0;
+        int cur = getpriority(PRIO_PROCESS, tid);
+        if (!(cur == -1 && errno) && cur < nice)
+            (void)setpriority(PRIO_PROCESS, tid, nice);
+    }
+    if (idle) {
+        /* The system call itself: musl's sched_setscheduler() is a stub
+         * (POSIX makes the policy per process; Linux keeps it per thread). */
+        struct sched_param sp = { .sched_priority = 0 };
+        (void)syscall(SYS_sched_setscheduler, (pid_t)tid, SCHED_IDLE, &sp);
+    }
+}
+
+static uint64_t job_clock_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void job_run(uv_work_t *w)
 {
     struct portal_job *job = container_of_job(w);
+    job_lower_thread(job->p->job_nice, job->p->job_idle);
+    uint64_t t0 = job_clock_usec();
     job->run(job);
+    job->run_usec = job_clock_usec() - t0;
+}
+
+static void job_after(uv_work_t *w, int status);
+
+/* Hands job to the thread pool (the caller counted it in p->jobs).
+ * uv_queue_work() refuses only a NULL work callback (libuv's
+ * src/threadpool.c), so with job_run it cannot fail. */
+static void job_submit(struct portal *p, struct portal_job *job)
+{
+    p->running++;
+    (void)uv_queue_work(p->loop, &job->work, job_run, job_after);
 }
 
 static void job_after(uv_work_t *w, int status)
 {
     struct portal_job *job = container_of_job(w);
-    struct portal *p = job->pr->p;
+    struct portal *p = job->p;
     (void)status;
+    /* A moving average (1/8 weight) of the run time, for Retry-After. */
+    p->job_usec = p->job_usec ? p->job_usec - p->job_usec / 8 + job->run_usec / 8
+                              : job->run_usec;
     job->after(job);
     crypto_wipe(job, job->size);
     free(job);
+    p->running--;
+    /* The longest-waiting job takes the freed place. */
+    if (p->queue_head && p->running < p->max_jobs) {
+        struct portal_job *next = p->queue_head;
+        p->queue_head = next->next;
+        if (!p->queue_head)
+            p->queue_tail = NULL;
+        next->next = NULL;
+        p->queued--;
+        job_submit(p, next);
+    }
     p->jobs--;
     if (p->jobs == 0 && p->idle) {
         void (*idle)(void *) = p->idle;
         p->idle = NULL;
         idle(p->idle_arg);
     }
+}
+
+/* Seconds until the queue has drained, at the measured job time: at least 1. */
+static unsigned job_retry_after(const struct portal *p)
+{
+    uint64_t usec = p->job_usec ? p->job_usec : 250000; /* bcrypt cost 12 */
+    uint64_t s = ((uint64_t)p->queued + p->max_jobs) * usec / (p->max_jobs ? p->max_jobs : 1);
+    s = (s + 999999) / 1000000;
+    return s < 1 ? 1 : s > 3600 ? 3600 : (unsigned)s;
+}
+
+int portal_job_submit(struct portal *p, struct portal_job *job)
+{
+    if (!p->loop)
+        return -EAGAIN;
+    if (p->running >= p->max_jobs && p->queued >= p->max_queued)
+        return -EBUSY;
+    job->p = p;
+    job->next = NULL;
+    p->jobs++;
+    if (p->running < p->max_jobs) {
+        job_submit(p, job);
+        return 0;
+    }
+    if (p->queue_tail)
+        p->queue_tail->next = job;
+    else
+        p->queue_head = job;
+    p->queue_tail = job;
+    p->queued++;
+    return 0;
 }
 
 int portal_job_start(struct preq *pr, struct portal_job *job, size_t size, portal_job_fn run,
@@ -334,15 +458,22 @@ int portal_job_start(struct preq *pr, struct portal_job *job, size_t size, porta
     job->run = run;
     job->after = after;
     job->size = size;
-    if (!p->loop || uv_queue_work(p->loop, &job->work, job_run, job_after) < 0) {
+    int rc = !p->loop ? -EAGAIN
+             : p->running >= p->max_jobs && p->queued >= p->max_queued ? -EBUSY
+                                                                        : 0;
+    if (rc < 0) {
+        if (rc == -EBUSY) {
+            p->jobs_refused++;
+            http_response_header(pr->res, "Retry-After", "%u", job_retry_after(p));
+        }
         crypto_wipe(job, size);
         free(job);
-        return -EAGAIN;
+        return rc;
     }
-    p->jobs++;
+    /* Deferred first: after() ends the request with portal_finish(). */
     pr->deferred = 1;
     http_response_defer(pr->res);
-    return 0;
+    return portal_job_submit(p, job);
 }
 
 /* ------------------------------------------------------------ handling */

@@ -7,7 +7,9 @@
 #         channels, UDP Send indications and TCP.
 #   SIP:  REGISTER with digest at rising rates and memory per binding
 #         (sip.sh), calls by dial code through the proxy (sip_calls.sh),
-#         each beside Kamailio 5.6 with one worker and with its default.
+#         each beside Kamailio 5.6 with one worker and with its default;
+#         SIP answer times with and without portal logins beside them
+#         (sip_latency.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 for mode in "" "-s" "-t"; do
@@ -20,3 +22,5 @@ echo "== SIP REGISTER with digest, memory per binding"
 bash "$here/sip.sh" "$@"
 echo "== SIP calls through the proxy"
 bash "$here/sip_calls.sh" "$@"
+echo "== SIP answer times under login load"
+bash "$here/sip_latency.sh" "$@"
