@@ -88,7 +88,7 @@ static void rt_fire(uv_timer_t *t)
 }
 
 int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
-                       size_t max_txn, struct sip_proxy_rt **out)
+                       size_t max_txn, size_t max_txn_bytes, struct sip_proxy_rt **out)
 {
     *out = NULL;
     struct sip_proxy_rt *rt = calloc(1, sizeof *rt);
@@ -124,6 +124,8 @@ int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
     sip_txn_cfg_default(&cfg.txn);
     if (max_txn)
         cfg.txn.max = max_txn;
+    if (max_txn_bytes)
+        cfg.txn.max_bytes = max_txn_bytes;
     if (t1_ms) {
         cfg.txn.t1 = t1_ms;
         if (t1_ms < 500) { /* a test clock: keep the RFC's ratios */
