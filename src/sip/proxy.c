@@ -392,6 +392,45 @@ static void drop_request(struct px_call *c)
     c->req_len = 0;
 }
 
+/* A fork that is over lets its transactions go on alone: a non-INVITE's or
+ * a failed INVITE's server transaction resends its final response by
+ * itself, and its client transactions absorb or re-ACK theirs, so the call
+ * (about 1.4 KiB) is released now rather than when the last of them ends
+ * 64*T1 later. A set-up INVITE keeps its call: retransmitted 2xx from the
+ * callee (the Accepted client transaction passes them on) are forwarded
+ * through it with the callee's identity; it keeps only that. */
+static void call_settle(struct px_call *c)
+{
+    if (!sip_fork_finished(&c->f))
+        return;
+    if (c->f.invite && c->f.sent_2xx) {
+        for (int i = 0; i < SIP_FORK_MAX; i++) {
+            struct px_branch *b = &c->br[i];
+            free(b->cancel);
+            free(b->user);
+            free(b->contact);
+            b->cancel = b->user = b->contact = NULL;
+            b->cancel_len = 0;
+        }
+        return;
+    }
+    c->refs++; /* c stays until the end of this function */
+    for (int i = 0; i < SIP_FORK_MAX; i++) {
+        struct px_branch *b = &c->br[i];
+        if (!b->txn)
+            continue;
+        sip_txn_set_user(b->txn, NULL);
+        b->txn = NULL;
+        call_unref(c);
+    }
+    if (c->server) {
+        sip_txn_set_user(c->server, NULL);
+        c->server = NULL;
+        call_unref(c);
+    }
+    call_unref(c);
+}
+
 static void count_final(struct px_call *c, int status)
 {
     if (!c->initial || c->counted)
@@ -1048,8 +1087,10 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     if (m->nvia < 2) {
         /* No Via left to go back by (a UAS that copied the wrong Vias): the
          * status still counts, and a final one is answered as our own. */
-        if (m->status >= 300)
+        if (m->status >= 300) {
             sip_fork_response(&br->call->f, br->idx, m->status, NULL, 0);
+            call_settle(br->call);
+        }
         return;
     }
     struct sip_edit e;
@@ -1066,7 +1107,10 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     long n = sip_edit_write(&e, px->out, sizeof px->out);
     if (n < 0)
         return;
-    sip_fork_response(&br->call->f, br->idx, m->status, px->out, (size_t)n);
+    struct px_call *call = br->call;
+    sip_fork_response(&call->f, br->idx, m->status, px->out, (size_t)n);
+    if (m->status >= 200)
+        call_settle(call);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
