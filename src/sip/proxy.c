@@ -1163,4 +1163,9 @@ void sip_proxy_tick(struct sip_proxy *px, int64_t now_ms)
 
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *px) { return &px->st; }
 size_t sip_proxy_transactions(const struct sip_proxy *px) { return sip_txn_count(px->txn); }
+size_t sip_proxy_transaction_bytes(const struct sip_proxy *px) { return sip_txn_bytes(px->txn); }
+size_t sip_proxy_call_bytes(const struct sip_proxy *px)
+{
+    return px->ncalls * (sizeof(struct px_call) + 16); /* the blocks; + 16: allocator */
+}
 size_t sip_proxy_calls(const struct sip_proxy *px) { return px->ncalls; }

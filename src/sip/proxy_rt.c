@@ -187,6 +187,12 @@ void sip_proxy_rt_metrics(const struct sip_proxy_rt *rt, struct metrics_out *m)
     const struct sip_proxy_stats *st = sip_proxy_stats(rt->px);
     metrics_gauge(m, "t9phone_sip_transactions", "live SIP transactions (0 once calls end)",
                   NULL, (int64_t)sip_proxy_transactions(rt->px));
+    metrics_gauge(m, "t9phone_sip_transaction_bytes",
+                  "heap bytes held by live SIP transactions", NULL,
+                  (int64_t)sip_proxy_transaction_bytes(rt->px));
+    metrics_gauge(m, "t9phone_sip_proxy_context_bytes",
+                  "heap bytes of the live proxy contexts of calls (their blocks)", NULL,
+                  (int64_t)sip_proxy_call_bytes(rt->px));
     metrics_gauge(m, "t9phone_sip_proxy_contexts", "live proxy contexts (forks) of calls",
                   NULL, (int64_t)sip_proxy_calls(rt->px));
     metrics_counter(m, "t9phone_sip_calls_total", "initial INVITEs proxied, by outcome",
