@@ -91,15 +91,16 @@ cpu_ticks() {
     done
     echo "$s"
 }
-# cpu_split MAINPID: "utime stime" in clock ticks of the process and its children.
+# cpu_split MAINPID: "utime stime minflt" (clock ticks, ticks, minor page
+# faults) of the process and its children.
 cpu_split() {
-    local u=0 k=0 p a b
+    local u=0 k=0 f=0 p a b c
     for p in $(server_pids "$1"); do
         [ -r "/proc/$p/stat" ] || continue
-        read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat")
-        u=$((u + a)); k=$((k + b))
+        read -r a b c < <(awk '{print $14, $15, $10}' "/proc/$p/stat")
+        u=$((u + a)); k=$((k + b)); f=$((f + c))
     done
-    echo "$u $k"
+    echo "$u $k $f"
 }
 # pss_kb MAINPID: proportional set size of the process and its children (kB).
 pss_kb() {

@@ -33,14 +33,14 @@ source "$here/sip.sh"
 
 # call_ladder NAME PORT CALLERS_CSV: appends "calls NAME rate cps clean cpu_per_call".
 call_ladder() {
-    local name=$1 port=$2 csv=$3 rate tries c0 c1 d0 d1 out ok f r wall scpu cps cpc u0 k0 u1 k1
+    local name=$1 port=$2 csv=$3 rate tries c0 c1 d0 d1 out ok f r wall scpu cps cpc u0 k0 u1 k1 f0 f1
     sipp_run "$port" "$bench/sipp/caller.xml" "$csv" 20 20 >/dev/null # warm-up
     for rate in $sc_rates; do
         tries=0
         while :; do
-            read -r u0 k0 < <(cpu_split "$srv_pid"); d0=$(udp_drops "$port")
+            read -r u0 k0 f0 < <(cpu_split "$srv_pid"); d0=$(udp_drops "$port")
             out=$(sipp_run "$port" "$bench/sipp/caller.xml" "$csv" "$rate" $((rate * sb_step)))
-            read -r u1 k1 < <(cpu_split "$srv_pid"); d1=$(udp_drops "$port")
+            read -r u1 k1 f1 < <(cpu_split "$srv_pid"); d1=$(udp_drops "$port")
             c0=$((u0 + k0)); c1=$((u1 + k1))
             read -r ok f r wall scpu <<<"$out"
             cps=$(awk -v n="$ok" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? n / w : 0) }')
@@ -56,8 +56,10 @@ call_ladder() {
             case $name in t9phone*)
                 txns=" txns=$(metric t9phone_sip_transactions) txn_kB=$(($(metric t9phone_sip_transaction_bytes) / 1024)) ctx=$(metric t9phone_sip_proxy_contexts) ctx_kB=$(($(metric t9phone_sip_proxy_context_bytes) / 1024))" ;;
             esac
-            printf '%-12s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s drops=%-4s %5s calls/s  cpu/call=%sus (user %s, sys %s)  sipp-cpu=%ss %s%s\n' \
-                "$name" "$rate" "$ok" "$f" "$r" "$((d1 - d0))" "$cps" "$cpc" "$usr" "$sys" "$scpu" \
+            local flt
+            flt=$(awk -v c="$((f1 - f0))" -v n="$ok" 'BEGIN { printf "%.2f", (n ? c / n : 0) }')
+            printf '%-12s rate=%-5s ok=%-6s failed=%-5s retrans=%-5s drops=%-4s %5s calls/s  cpu/call=%sus (user %s, sys %s) faults/call=%s  sipp-cpu=%ss %s%s\n' \
+                "$name" "$rate" "$ok" "$f" "$r" "$((d1 - d0))" "$cps" "$cpc" "$usr" "$sys" "$flt" "$scpu" \
                 "$([ $clean = yes ] && echo clean || echo FAILED)" "$txns" >&2
             echo "calls $name $rate $cps $clean $cpc $usr $sys" >>"$sb_work/results"
             [ $clean = yes ] && break

@@ -15,6 +15,10 @@
 # timers and the idle loop included) and the top functions by inclusive and
 # self cost; the callgrind file stays in SIP_PROFILE_OUT (default
 # out/bench/callgrind.sip.out).
+#
+# SIP_PROFILE_TOOL=strace: instead, strace -c -f attaches after the warm-up
+# (any build, e.g. out/t9phone) and counts the system calls of the measured
+# calls; printed per call and per SIP message the server received (8 a call).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/bench/sip.sh
@@ -25,7 +29,12 @@ profile_main() {
     local calls=${SIP_PROFILE_CALLS:-200} rate=${SIP_PROFILE_RATE:-20}
     local cg_out=${SIP_PROFILE_OUT:-$top/out/bench/callgrind.sip.out}
     sb_nusers=${SIP_BENCH_USERS:-200}
-    command -v callgrind_control >/dev/null || { echo "sip profile: valgrind missing" >&2; exit 2; }
+    local tool=${SIP_PROFILE_TOOL:-callgrind}
+    if [ "$tool" = strace ]; then
+        command -v strace >/dev/null || { echo "sip profile: strace missing" >&2; exit 2; }
+    else
+        command -v callgrind_control >/dev/null || { echo "sip profile: valgrind missing" >&2; exit 2; }
+    fi
     sip_bench_init
     local users=$top/out/bench/sip-users-$sb_nusers half
     make_users "$sb_nusers" "$users"
@@ -44,8 +53,9 @@ profile_main() {
     cp -r "$users/data" "$sb_work/t9"
     mkdir -p "$(dirname "$cg_out")"
     rm -f "$cg_out"
-    valgrind --tool=callgrind --callgrind-out-file="$cg_out" \
-        "$sb_bin" serve --data-dir="$sb_work/t9" --portal-port="$(free_port)" \
+    local vg=(valgrind --tool=callgrind --callgrind-out-file="$cg_out")
+    [ "$tool" = strace ] && vg=()
+    "${vg[@]}" "$sb_bin" serve --data-dir="$sb_work/t9" --portal-port="$(free_port)" \
         --metrics-port="$metrics" --listening-ip=127.0.0.1 \
         --listening-port="$(free_port)" --tls-listening-port="$(free_port)" \
         --sip-ip=127.0.0.1 --sip-port="$port" --sip-tls-port="$(free_port)" \
@@ -63,10 +73,35 @@ profile_main() {
     out=$(sipp_run "$port" "$bench/sipp/caller.xml" "$sb_work/callers.csv" 10 20)
     read -r ok f r _ <<<"$out"
     echo "warm-up: $ok calls, $f failed, $r retransmissions" >&2
-    callgrind_control -z "$srv_pid" >/dev/null
+    local st_pid
+    if [ "$tool" = strace ]; then
+        # SIP_PROFILE_STRACE: other strace options (e.g. "-f -k -e trace=mmap"
+        # for the stacks of some calls; the trace is then printed as it is).
+        # shellcheck disable=SC2086
+        strace ${SIP_PROFILE_STRACE:--c -f} -o "$sb_work/strace.txt" -p "$srv_pid" 2>/dev/null &
+        st_pid=$!
+        sleep 1
+    else
+        callgrind_control -z "$srv_pid" >/dev/null
+    fi
     out=$(sipp_run "$port" "$bench/sipp/caller.xml" "$sb_work/callers.csv" "$rate" "$calls")
     read -r ok f r _ <<<"$out"
     echo "measured: $ok calls, $f failed, $r retransmissions (sipp's count)" >&2
+    if [ "$tool" = strace ]; then
+        sleep 1
+        kill -INT "$st_pid" 2>/dev/null || true
+        wait "$st_pid" 2>/dev/null || true
+        kill -TERM "$srv_pid" 2>/dev/null || true
+        wait "$srv_pid" 2>/dev/null || true
+        if [ -n "${SIP_PROFILE_STRACE:-}" ]; then
+            head -n 400 "$sb_work/strace.txt"
+            return 0
+        fi
+        awk -v n="$ok" 'BEGIN { print "== system calls per call (and per received SIP message, 8 a call)" }
+            $1 ~ /^[0-9.]+$/ && NF >= 5 && n { printf "%-16s %8.2f %8.2f\n", $NF, $4 / n, $4 / n / 8 }' \
+            "$sb_work/strace.txt"
+        return 0
+    fi
     # Let the last BYE's transactions be answered, then dump what was counted.
     sleep 1
     callgrind_control -d "$srv_pid" >/dev/null
