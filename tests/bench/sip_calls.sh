@@ -97,7 +97,7 @@ peak() {
 
 calls_main() {
     sb_bin=${1:-$top/out/t9phone}
-    sc_rates=${SIP_CALLS_RATES:-"100 200 400 800"}
+    sc_rates=${SIP_CALLS_RATES:-"500 1000 1500 2000 3000 4000"}
     sb_step=${SIP_CALLS_STEP:-33}
     sb_tries=${SIP_CALLS_TRIES:-2}
     sb_nusers=${SIP_BENCH_USERS:-200}
