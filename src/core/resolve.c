@@ -28,51 +28,67 @@ static int username_ok(const char *u)
 int core_resolve_dial(struct store *st, int64_t caller_uid, const char *digits, size_t len,
                       struct core_callee *out)
 {
-    char code[CORE_NICK_SIZE];
+    char glob[CORE_T9_GLOB_SIZE];
     memset(out, 0, sizeof *out);
-    if (!core_t9_is_dial_code(digits, len))
+    if (core_t9_dial_glob(digits, len, glob) < 0)
         return -ENOENT;
-    memcpy(code, digits, len);
-    code[len] = '\0';
-    /* One row per distinct callee among the members of the caller's groups
-     * (and the caller), with whether they are in the caller's active group.
-     * Dial codes are unique per group, so there are at most as many rows as
-     * the caller has groups, and at most one of them in the active group. */
+    /* The nickname is compared with the code's GLOB pattern (t9.h), not
+     * users.dial_code with the code: the same rows, without the 26 nested
+     * replace() calls per member that made this query most of a call's CPU.
+     * The pattern is an expression, not a bare parameter: SQLite's LIKE/GLOB
+     * optimisation would otherwise look at the bound value and re-prepare
+     * the statement every time the pattern changes (every call).
+     * One row per match: a member of one of the caller's groups (with
+     * whether the group is the caller's active one), and the caller. The
+     * GLOB filters before anything is grouped or sorted, so the few matches
+     * are reduced here rather than by GROUP BY/ORDER BY over a materialised
+     * member list. Dial codes are unique per group, so there are at most as
+     * many rows as the caller has groups, plus one, and at most one callee
+     * in the active group. */
     sqlite3_stmt *s = core_stmt(st,
-        "SELECT u.id, c.username, max(x.active) FROM ("
-        "  SELECT m2.user_id AS uid, "
-        "         coalesce(m2.group_id = me.active_group_id, 0) AS active "
-        "  FROM users me "
-        "  JOIN memberships m1 ON m1.user_id = me.id "
-        "  JOIN memberships m2 ON m2.group_id = m1.group_id "
-        "  WHERE me.id = ?1 "
-        "  UNION ALL SELECT ?1, 1"
-        ") x "
-        "JOIN users u ON u.id = x.uid "
+        "SELECT u.id, c.username, coalesce(m2.group_id = me.active_group_id, 0) "
+        "FROM users me "
+        "JOIN memberships m1 ON m1.user_id = me.id "
+        "JOIN memberships m2 ON m2.group_id = m1.group_id "
+        "JOIN users u ON u.id = m2.user_id "
         "JOIN sip_credentials c ON c.user_id = u.id "
-        "WHERE u.dial_code = ?2 "
-        "GROUP BY u.id ORDER BY 3 DESC, u.id");
+        "WHERE me.id = ?1 AND u.nickname GLOB (?2 || '') "
+        "UNION ALL "
+        "SELECT u.id, c.username, 1 FROM users u "
+        "JOIN sip_credentials c ON c.user_id = u.id "
+        "WHERE u.id = ?1 AND u.nickname GLOB (?2 || '')");
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, caller_uid);
-    sqlite3_bind_text(s, 2, code, -1, SQLITE_STATIC);
-    int n = 0, in_active = 0, step;
-    struct core_callee first = { 0 };
+    sqlite3_bind_text(s, 2, glob, -1, SQLITE_STATIC);
+    /* The answer of "GROUP BY id ORDER BY max(active) DESC, id": the lowest
+     * id in the active group (or the caller), else the one callee when all
+     * matches are the same person, else ambiguous. */
+    int n = 0, multi = 0, step;
+    struct core_callee first = { 0 }, active = { 0 };
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == 0) {
-            first.user_id = sqlite3_column_int64(s, 0);
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (n++ == 0) {
+            first.user_id = id;
             core_col_text(s, 1, first.sip_username, sizeof first.sip_username);
-            in_active = sqlite3_column_int(s, 2);
+        } else if (id != first.user_id) {
+            multi = 1;
         }
-        n++;
+        if (sqlite3_column_int(s, 2) && (!active.user_id || id < active.user_id)) {
+            active.user_id = id;
+            core_col_text(s, 1, active.sip_username, sizeof active.sip_username);
+        }
     }
     sqlite3_reset(s);
     if (step != SQLITE_DONE)
         return core_sql_err(st, step);
     if (n == 0)
         return -ENOENT;
-    /* Ordered active-group match first; at most one can be in it. */
-    if (n > 1 && !in_active)
+    if (active.user_id) {
+        *out = active;
+        return 0;
+    }
+    if (multi)
         return CORE_E_AMBIGUOUS;
     *out = first;
     return 0;

@@ -61,3 +61,22 @@ int core_t9_is_dial_code(const char *s, size_t len)
             return 0;
     return 1;
 }
+
+int core_t9_dial_glob(const char *code, size_t len, char out[CORE_T9_GLOB_SIZE])
+{
+    static const char *const letters[8] = { "abc", "def", "ghi", "jkl",
+                                            "mno", "pqrs", "tuv", "wxyz" };
+    size_t n = 0;
+    out[0] = '\0';
+    if (!core_t9_is_dial_code(code, len))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        const char *l = letters[code[i] - '2'];
+        out[n++] = '[';
+        while (*l)
+            out[n++] = *l++;
+        out[n++] = ']';
+    }
+    out[n] = '\0';
+    return 0;
+}

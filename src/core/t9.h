@@ -34,4 +34,15 @@ int core_t9_dial_code(const char *nick, size_t len, char out[CORE_NICK_SIZE]);
  * else 0. The SIP proxy uses it to tell dial codes from SIP usernames. */
 int core_t9_is_dial_code(const char *s, size_t len);
 
+/* Room for the GLOB pattern of the longest dial code ("[pqrs]" a digit). */
+#define CORE_T9_GLOB_SIZE (6 * CORE_NICK_MAX + 1)
+
+/* Writes the SQLite GLOB pattern that matches exactly the lower-case
+ * nicknames whose dial code is the len digits at code: one class a digit,
+ * "627462" -> "[mno][abc][pqrs][ghi][mno][abc]". A query compares it with
+ * the stored nickname, which costs a fraction of computing users.dial_code
+ * (26 nested replace() calls) for every row it looks at. Returns 0, or -1
+ * (out is then the empty string) when code is not a dial code. */
+int core_t9_dial_glob(const char *code, size_t len, char out[CORE_T9_GLOB_SIZE]);
+
 #endif

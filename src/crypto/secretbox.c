@@ -18,7 +18,7 @@
 #define HDR_LEN (1 + SECRETBOX_NONCE_LEN)
 
 struct gcm {
-    br_aes_ct64_ctr_keys aes;
+    br_aes_gen_ctr_keys aes;
     br_gcm_context gcm;
 };
 
@@ -29,7 +29,15 @@ static void gcm_start2(struct gcm *g, const uint8_t key[32], const uint8_t iv[12
 
     if (!gh)
         gh = br_ghash_ctmul64;
-    br_aes_ct64_ctr_init(&g->aes, key, SECRETBOX_KEY_LEN);
+    /* AES-NI when the CPU has it (constant-time too, and some 30 times
+     * fewer instructions than the bitsliced ct64 code: the SIP proxy opens a
+     * flow token for every in-dialog request); ct64 otherwise. */
+    const br_block_ctr_class *ni = br_aes_x86ni_ctr_get_vtable();
+    if (ni) {
+        br_aes_x86ni_ctr_init(&g->aes.c_x86ni, key, SECRETBOX_KEY_LEN);
+    } else {
+        br_aes_ct64_ctr_init(&g->aes.c_ct64, key, SECRETBOX_KEY_LEN);
+    }
     br_gcm_init(&g->gcm, &g->aes.vtable, gh);
     br_gcm_reset(&g->gcm, iv, SECRETBOX_NONCE_LEN);
     if (aadlen > 0)

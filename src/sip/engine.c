@@ -68,9 +68,10 @@ static const struct config_key sip_keys[] = {
     INT("sip-t1-ms", "500", 50, 5000,
         "SIP timer T1 (RFC 3261 round-trip estimate) in milliseconds; transactions last "
         "64*T1 at most after their final answer"),
-    INT("sip-max-transactions", "65536", 16, 16777216,
-        "live SIP transactions of the proxy at most (a call holds about five for 64*T1; "
-        "about 1 KiB each); 503 beyond"),
+    INT("sip-max-transactions", "1048576", 16, 16777216,
+        "live SIP transactions of the proxy at most (a call holds three for 64*T1 after it "
+        "is set up, two for T4; about 200 bytes each once finished, and all of them 128 MiB "
+        "at most); 503 beyond"),
     { NULL },
 };
 
@@ -318,7 +319,8 @@ static int sip_start(const struct engine_env *env, void **state, char *err, size
         return rc;
     }
     if (sip_proxy_rt_start(s, realm_of(env), (uint32_t)config_int(env->cfg, "sip-t1-ms"),
-                           (size_t)config_int(env->cfg, "sip-max-transactions"), &s->h.proxy) < 0) {
+                           (size_t)config_int(env->cfg, "sip-max-transactions"), 0,
+                           &s->h.proxy) < 0) {
         snprintf(err, errlen, "out of memory for the SIP proxy");
         sip_stop(s, NULL, NULL);
         return -ENOMEM;

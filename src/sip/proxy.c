@@ -59,7 +59,9 @@ struct px_call {
     char *callee_display;
     char *req;
     size_t req_len;
-    struct px_branch br[SIP_FORK_MAX];
+    int nbr;                      /* room in br[]: the targets of the request */
+    struct px_branch br[];        /* sized at call_new: a call holds ~1.4 KiB
+                                     less than with SIP_FORK_MAX in place */
 };
 
 struct sip_proxy {
@@ -72,6 +74,7 @@ struct sip_proxy {
     uint64_t seq;
     uint64_t salt;
     size_t ncalls;
+    size_t call_bytes;            /* the calls' blocks */
     int64_t now;
     struct sip_proxy_stats st;
     struct sip_msg scratch;       /* our own output, parsed again */
@@ -364,13 +367,14 @@ static void answer(struct sip_proxy *px, const struct sip_msg *req, const struct
 /* ---------------------------------------------------------------- calls */
 
 static struct px_call *call_new(struct sip_proxy *px, const struct sip_msg *m,
-                                const struct sip_flow *src, struct sip_txn *server, int initial);
+                                const struct sip_flow *src, struct sip_txn *server, int initial,
+                                size_t nbr);
 
 static void call_unref(struct px_call *c)
 {
     if (--c->refs > 0)
         return;
-    for (int i = 0; i < SIP_FORK_MAX; i++) {
+    for (int i = 0; i < c->nbr; i++) {
         free(c->br[i].cancel);
         free(c->br[i].user);
         free(c->br[i].contact);
@@ -380,6 +384,7 @@ static void call_unref(struct px_call *c)
     free(c->callee_display);
     free(c->req);
     c->px->ncalls--;
+    c->px->call_bytes -= sizeof *c + (size_t)c->nbr * sizeof c->br[0] + 16;
     free(c);
 }
 
@@ -390,6 +395,45 @@ static void drop_request(struct px_call *c)
     free(c->req);
     c->req = NULL;
     c->req_len = 0;
+}
+
+/* A fork that is over lets its transactions go on alone: a non-INVITE's or
+ * a failed INVITE's server transaction resends its final response by
+ * itself, and its client transactions absorb or re-ACK theirs, so the call
+ * (about 1.4 KiB) is released now rather than when the last of them ends
+ * 64*T1 later. A set-up INVITE keeps its call: retransmitted 2xx from the
+ * callee (the Accepted client transaction passes them on) are forwarded
+ * through it with the callee's identity; it keeps only that. */
+static void call_settle(struct px_call *c)
+{
+    if (!sip_fork_finished(&c->f))
+        return;
+    if (c->f.invite && c->f.sent_2xx) {
+        for (int i = 0; i < c->nbr; i++) {
+            struct px_branch *b = &c->br[i];
+            free(b->cancel);
+            free(b->user);
+            free(b->contact);
+            b->cancel = b->user = b->contact = NULL;
+            b->cancel_len = 0;
+        }
+        return;
+    }
+    c->refs++; /* c stays until the end of this function */
+    for (int i = 0; i < c->nbr; i++) {
+        struct px_branch *b = &c->br[i];
+        if (!b->txn)
+            continue;
+        sip_txn_set_user(b->txn, NULL);
+        b->txn = NULL;
+        call_unref(c);
+    }
+    if (c->server) {
+        sip_txn_set_user(c->server, NULL);
+        c->server = NULL;
+        call_unref(c);
+    }
+    call_unref(c);
 }
 
 static void count_final(struct px_call *c, int status)
@@ -523,12 +567,20 @@ static void tx_done(void *ctx, struct sip_txn *t, void *user)
     call_unref(c);
 }
 
+/* A call for request m with room for nbr branches (1 to SIP_FORK_MAX). */
 static struct px_call *call_new(struct sip_proxy *px, const struct sip_msg *m,
-                                const struct sip_flow *src, struct sip_txn *server, int initial)
+                                const struct sip_flow *src, struct sip_txn *server, int initial,
+                                size_t nbr)
 {
-    struct px_call *c = calloc(1, sizeof *c);
+    if (nbr < 1)
+        nbr = 1;
+    if (nbr > SIP_FORK_MAX)
+        nbr = SIP_FORK_MAX;
+    size_t size = sizeof(struct px_call) + nbr * sizeof(struct px_branch);
+    struct px_call *c = calloc(1, size);
     if (!c)
         return NULL;
+    c->nbr = (int)nbr;
     c->req = malloc(m->len ? m->len : 1);
     if (!c->req) {
         free(c);
@@ -546,6 +598,7 @@ static struct px_call *call_new(struct sip_proxy *px, const struct sip_msg *m,
     c->refs = 1;
     sip_txn_set_user(server, c);
     px->ncalls++;
+    px->call_bytes += size + 16;
     return c;
 }
 
@@ -630,36 +683,41 @@ static size_t lines(const struct sip_msg *s, enum sip_hdr_id id, int first_only,
     return len;
 }
 
-/* Sends the forwarded request in px->out (n bytes) as branch i of call c. */
-static int start_branch(struct sip_proxy *px, struct px_call *c, long n, const char *branch,
-                        const struct sip_flow *out, const char *user, const char *contact)
+/* Sends the forwarded request in px->out (n bytes) as branch i of call c;
+ * m is the request as received (same method and CSeq). Only an INVITE's
+ * output is parsed again, for the lines of its ACK and CANCEL. */
+static int start_branch(struct sip_proxy *px, struct px_call *c, const struct sip_msg *m,
+                        long n, const char *branch, const struct sip_flow *out,
+                        const char *user, const char *contact)
 {
     struct sip_msg *s = &px->scratch;
-    if (n < 0 || sip_parse(px->out, (size_t)n, 0, s) < 0)
+    int invite = m->method_id == SIP_M_INVITE;
+    if (n < 0 || (invite && sip_parse(px->out, (size_t)n, 0, s) < 0))
         return -EINVAL;
     char ackl[4096];
     size_t al = 0;
-    al = lines(s, SIP_H_VIA, 1, ackl, al, sizeof ackl);
-    al = lines(s, SIP_H_FROM, 1, ackl, al, sizeof ackl);
-    al = lines(s, SIP_H_CALL_ID, 1, ackl, al, sizeof ackl);
-    al = lines(s, SIP_H_ROUTE, 0, ackl, al, sizeof ackl);
-    int invite = s->method_id == SIP_M_INVITE;
     struct sip_txn_req q = { 0 };
+    if (invite) {
+        al = lines(s, SIP_H_VIA, 1, ackl, al, sizeof ackl);
+        al = lines(s, SIP_H_FROM, 1, ackl, al, sizeof ackl);
+        al = lines(s, SIP_H_CALL_ID, 1, ackl, al, sizeof ackl);
+        al = lines(s, SIP_H_ROUTE, 0, ackl, al, sizeof ackl);
+        q.ruri = s->ruri.text.p;
+        q.rulen = s->ruri.text.n;
+        q.ack_lines = ackl;
+        q.alen = al;
+    }
     q.buf = px->out;
     q.len = (size_t)n;
     q.branch = branch;
     q.blen = strlen(branch);
-    q.method = s->method_id;
+    q.method = m->method_id;
     q.flow = *out;
     q.reliable = out->transport != SIP_TR_UDP;
-    q.ruri = s->ruri.text.p;
-    q.rulen = s->ruri.text.n;
-    q.ack_lines = ackl;
-    q.alen = al;
-    q.cseq = s->cseq;
+    q.cseq = m->cseq;
     q.timer_c = invite;
     int i = c->f.n;
-    if (i >= SIP_FORK_MAX)
+    if (i >= c->nbr)
         return -ENOSPC;
     struct px_branch *b = &c->br[i];
     memset(b, 0, sizeof *b);
@@ -785,7 +843,7 @@ static void forward_in_dialog(struct sip_proxy *px, const struct sip_msg *m,
         answer(px, m, src, t, 500, NULL, NULL);
         return;
     }
-    struct px_call *c = call_new(px, m, src, t, 0);
+    struct px_call *c = call_new(px, m, src, t, 0, 1);
     if (!c) {
         answer(px, m, src, t, 500, NULL, NULL);
         return;
@@ -794,7 +852,7 @@ static void forward_in_dialog(struct sip_proxy *px, const struct sip_msg *m,
     w.route = more ? rest : NULL;
     w.out = *other_side(ri, src);
     long n = build_forward(px, m, src, &w, branch);
-    if (start_branch(px, c, n, branch, &w.out, NULL, NULL) < 0) {
+    if (start_branch(px, c, m, n, branch, &w.out, NULL, NULL) < 0) {
         /* The dialog's other side is gone (its connection closed). */
         c->f.final_sent = 1;
         answer(px, m, src, t, n < 0 ? 500 : 480, NULL, NULL);
@@ -870,7 +928,7 @@ static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
         answer(px, m, src, t, 500, NULL, NULL);
         return;
     }
-    struct px_call *c = call_new(px, m, src, t, m->method_id == SIP_M_INVITE);
+    struct px_call *c = call_new(px, m, src, t, m->method_id == SIP_M_INVITE, rt->ntarget);
     if (!c) {
         answer(px, m, src, t, 500, NULL, NULL);
         return;
@@ -898,7 +956,7 @@ static void forward_initial(struct sip_proxy *px, const struct sip_msg *m,
         w.a = src;
         w.b = &tg->flow;
         long n = build_forward(px, m, src, &w, branch);
-        rc = start_branch(px, c, n, branch, &tg->flow, rt->callee, tg->contact);
+        rc = start_branch(px, c, m, n, branch, &tg->flow, rt->callee, tg->contact);
         if (rc == -ENOTCONN) {
             /* The flow the phone registered from is gone: so is the
              * binding; the next contact is tried. */
@@ -1048,8 +1106,10 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     if (m->nvia < 2) {
         /* No Via left to go back by (a UAS that copied the wrong Vias): the
          * status still counts, and a final one is answered as our own. */
-        if (m->status >= 300)
+        if (m->status >= 300) {
             sip_fork_response(&br->call->f, br->idx, m->status, NULL, 0);
+            call_settle(br->call);
+        }
         return;
     }
     struct sip_edit e;
@@ -1066,7 +1126,10 @@ void sip_proxy_response(struct sip_proxy *px, const struct sip_msg *m, const str
     long n = sip_edit_write(&e, px->out, sizeof px->out);
     if (n < 0)
         return;
-    sip_fork_response(&br->call->f, br->idx, m->status, px->out, (size_t)n);
+    struct px_call *call = br->call;
+    sip_fork_response(&call->f, br->idx, m->status, px->out, (size_t)n);
+    if (m->status >= 200)
+        call_settle(call);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -1119,4 +1182,6 @@ void sip_proxy_tick(struct sip_proxy *px, int64_t now_ms)
 
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *px) { return &px->st; }
 size_t sip_proxy_transactions(const struct sip_proxy *px) { return sip_txn_count(px->txn); }
+size_t sip_proxy_transaction_bytes(const struct sip_proxy *px) { return sip_txn_bytes(px->txn); }
+size_t sip_proxy_call_bytes(const struct sip_proxy *px) { return px->call_bytes; }
 size_t sip_proxy_calls(const struct sip_proxy *px) { return px->ncalls; }

@@ -114,6 +114,10 @@ void sip_proxy_tick(struct sip_proxy *px, int64_t now_ms);
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *px);
 /* Live transactions and the calls (fork contexts) holding them. */
 size_t sip_proxy_transactions(const struct sip_proxy *px);
+/* Heap bytes the live transactions hold (sip_txn_bytes), and those of the
+ * live calls' blocks (the few strings a call keeps are not counted). */
+size_t sip_proxy_transaction_bytes(const struct sip_proxy *px);
+size_t sip_proxy_call_bytes(const struct sip_proxy *px);
 size_t sip_proxy_calls(const struct sip_proxy *px);
 
 #endif

@@ -88,7 +88,7 @@ static void rt_fire(uv_timer_t *t)
 }
 
 int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
-                       size_t max_txn, struct sip_proxy_rt **out)
+                       size_t max_txn, size_t max_txn_bytes, struct sip_proxy_rt **out)
 {
     *out = NULL;
     struct sip_proxy_rt *rt = calloc(1, sizeof *rt);
@@ -124,6 +124,8 @@ int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
     sip_txn_cfg_default(&cfg.txn);
     if (max_txn)
         cfg.txn.max = max_txn;
+    if (max_txn_bytes)
+        cfg.txn.max_bytes = max_txn_bytes;
     if (t1_ms) {
         cfg.txn.t1 = t1_ms;
         if (t1_ms < 500) { /* a test clock: keep the RFC's ratios */
@@ -185,6 +187,12 @@ void sip_proxy_rt_metrics(const struct sip_proxy_rt *rt, struct metrics_out *m)
     const struct sip_proxy_stats *st = sip_proxy_stats(rt->px);
     metrics_gauge(m, "t9phone_sip_transactions", "live SIP transactions (0 once calls end)",
                   NULL, (int64_t)sip_proxy_transactions(rt->px));
+    metrics_gauge(m, "t9phone_sip_transaction_bytes",
+                  "heap bytes held by live SIP transactions", NULL,
+                  (int64_t)sip_proxy_transaction_bytes(rt->px));
+    metrics_gauge(m, "t9phone_sip_proxy_context_bytes",
+                  "heap bytes of the live proxy contexts of calls (their blocks)", NULL,
+                  (int64_t)sip_proxy_call_bytes(rt->px));
     metrics_gauge(m, "t9phone_sip_proxy_contexts", "live proxy contexts (forks) of calls",
                   NULL, (int64_t)sip_proxy_calls(rt->px));
     metrics_counter(m, "t9phone_sip_calls_total", "initial INVITEs proxied, by outcome",

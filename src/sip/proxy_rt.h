@@ -16,10 +16,10 @@ struct sip_proxy_rt;
 
 /* Starts the proxy on server s (after its listeners are open), with timer
  * T1 of t1_ms (T2 and T4 scale with it when it is below 500) and at most
- * max_txn live transactions. 0 with
- * *out, or -ENOMEM. One handle (the timer) is added to s->handles. */
+ * max_txn live transactions holding at most max_txn_bytes (0 for either:
+ * sip_txn_cfg_default's). 0 with *out, or -ENOMEM. One handle (the timer) is added to s->handles. */
 int sip_proxy_rt_start(struct sip_server *s, const char *realm, uint32_t t1_ms,
-                       size_t max_txn, struct sip_proxy_rt **out);
+                       size_t max_txn, size_t max_txn_bytes, struct sip_proxy_rt **out);
 /* Closes the timer; the proxy and every transaction are freed when it has
  * closed (then s's handle count drops). */
 void sip_proxy_rt_stop(struct sip_proxy_rt *rt);

@@ -268,6 +268,10 @@ int sip__listen(struct sip_server *s, int kind, const union net_addr *ip, int po
              * costs the phone a 500 ms retransmission. */
             .udp_rcvbuf = SIP_UDP_SOCKBUF,
             .udp_sndbuf = SIP_UDP_SOCKBUF / 2,
+            /* recvmmsg and one sendmmsg a loop turn instead of a system call
+             * per datagram: a proxied call is some 14 datagrams in and out,
+             * and under load their system calls were most of its CPU. */
+            .udp_batch = 1,
         };
         int rc = net_conns_new(s->loop, &cfg, &s->net);
         if (rc < 0) {

@@ -1,12 +1,21 @@
 /*
  * sip/txn.c - see txn.h.
  *
- * Layout: one heap block per transaction (struct, then its key bytes and,
- * for a client INVITE, the ACK template), plus one block for the message it
- * may retransmit (the request of a client, the last response of a server)
- * and, after a non-2xx, one for the ACK. Transactions are found through a
- * chained hash table keyed by SipHash, and their deadlines sit in a binary
- * min-heap so a tick costs O(log n) per timer that fires.
+ * Layout: one heap block per transaction (struct, then its key bytes),
+ * plus one block for the message it may retransmit (the request of a
+ * client, the last response of a server) and, for a client INVITE, one for
+ * the ACK template that becomes the ACK of a non-2xx. Transactions are found
+ * through a chained hash table keyed by SipHash, and their deadlines sit in
+ * a binary min-heap so a tick costs O(log n) per timer that fires.
+ *
+ * Holding: a finished transaction keeps only what it must still send or
+ * match: its key, and the final response (server non-INVITE, Timer J) or
+ * the ACK of a non-2xx (client INVITE, Timer D). The request copy goes with
+ * the first final response, the ACK template once the ACK is made or a 2xx
+ * makes it needless. So the many transactions a busy proxy holds through
+ * Timers J, L and M (64*T1) cost about 200 bytes each, plus the response a
+ * server non-INVITE resends; sip_txn_bytes() counts them and
+ * sip_txn_cfg.max_bytes bounds them.
  *
  * Ending: a transaction that terminates is given a deadline of `now` and is
  * freed by the next tick, never inside a call that handed it out, so a
@@ -25,27 +34,29 @@
 
 #define NONE (-1)
 #define BLOCK_OVERHEAD 16
+#define OUT_OF_HEAP UINT32_MAX
 
 struct sip_txn {
     struct sip_txn *hnext;
     uint64_t hash;
-    size_t heap_i;           /* index in tab->heap, SIZE_MAX when out */
     int64_t t_retx;          /* A, E, G: next retransmission, NONE */
     int64_t t_end;           /* B, D, F, H, I, J, K, L, M and the CANCEL wait */
     int64_t t_c;             /* Timer C */
-    uint32_t iv;             /* current retransmission interval */
-    uint8_t kind, state, reliable, method, dead, has_c;
-    int status;
-    struct sip_flow flow;
     void *user;
     char *msg;               /* request (client) or last response (server) */
-    size_t mlen;
-    char *ack;               /* client INVITE: the ACK of a non-2xx */
-    size_t acklen;
-    uint16_t blen, slen;
+    char *ack;               /* client INVITE: the ACK template (ruri, then
+                                lines) until the final, then the ACK of a
+                                non-2xx; NULL once neither is needed */
+    uint32_t heap_i;         /* index in tab->heap, OUT_OF_HEAP when out */
+    uint32_t iv;             /* current retransmission interval */
+    uint32_t mlen, acklen;
     uint32_t cseq;
-    size_t rulen, alen;      /* ACK template: ruri then lines, after the key */
-    char key[];              /* branch, sent-by, ruri, ack lines */
+    uint16_t rulen, alen;    /* the template's parts while it is kept */
+    int16_t status;
+    uint8_t kind, state, reliable, method, dead, has_c, is_tmpl;
+    uint8_t blen, slen;      /* key parts (at most 255 bytes each) */
+    struct sip_flow flow;
+    char key[];              /* branch, sent-by */
 };
 
 struct sip_txn_tab {
@@ -66,7 +77,8 @@ void sip_txn_cfg_default(struct sip_txn_cfg *cfg)
     cfg->t2 = 4000;
     cfg->t4 = 5000;
     cfg->timer_c = 181000;
-    cfg->max = 65536;
+    cfg->max = 1u << 20;
+    cfg->max_bytes = (size_t)128 << 20;
 }
 
 /* ---------------------------------------------------------------- heap */
@@ -119,9 +131,9 @@ static void heap_down(struct sip_txn_tab *tab, size_t i)
 static void heap_remove(struct sip_txn_tab *tab, struct sip_txn *t)
 {
     size_t i = t->heap_i;
-    if (i == SIZE_MAX)
+    if (i == OUT_OF_HEAP)
         return;
-    t->heap_i = SIZE_MAX;
+    t->heap_i = OUT_OF_HEAP;
     tab->nheap--;
     if (i == tab->nheap)
         return;
@@ -137,7 +149,7 @@ static void resched(struct sip_txn_tab *tab, struct sip_txn *t)
     heap_remove(tab, t);
     if (deadline(t) == NONE)
         return;
-    t->heap_i = tab->nheap;
+    t->heap_i = (uint32_t)tab->nheap;
     tab->heap[tab->nheap++] = t; /* room: the heap holds at most max */
     heap_up(tab, t->heap_i);
 }
@@ -228,7 +240,7 @@ static void txn_free(struct sip_txn_tab *tab, struct sip_txn *t)
     heap_remove(tab, t);
     hash_unlink(tab, t);
     tab->count--;
-    tab->bytes -= sizeof *t + t->blen + t->slen + t->rulen + t->alen + BLOCK_OVERHEAD;
+    tab->bytes -= sizeof *t + t->blen + t->slen + BLOCK_OVERHEAD;
     if (t->msg)
         tab->bytes -= t->mlen + BLOCK_OVERHEAD;
     if (t->ack)
@@ -258,31 +270,47 @@ int64_t sip_txn_next(const struct sip_txn_tab *tab)
     return tab->nheap ? deadline(tab->heap[0]) : NONE;
 }
 
+/* 1 when a new transaction of about need bytes stays within the caps. */
+static int room_for(const struct sip_txn_tab *tab, size_t need)
+{
+    return tab->count < tab->cfg.max &&
+           (tab->cfg.max_bytes == 0 || tab->bytes + need <= tab->cfg.max_bytes);
+}
+
 static struct sip_txn *txn_alloc(struct sip_txn_tab *tab, int kind, int method, const char *b,
                                  size_t bl, const char *s, size_t sl, const char *ru, size_t rul,
                                  const char *al, size_t all)
 {
     if (tab->count >= tab->cfg.max)
         return NULL;
-    size_t extra = bl + sl + rul + all;
+    size_t extra = bl + sl;
     struct sip_txn *t = calloc(1, sizeof *t + extra);
     if (!t)
         return NULL;
+    if (rul + all) {
+        t->ack = malloc(rul + all);
+        if (!t->ack) {
+            free(t);
+            return NULL;
+        }
+        memcpy(t->ack, ru, rul);
+        if (all)
+            memcpy(t->ack + rul, al, all);
+        t->acklen = (uint32_t)(rul + all);
+        t->rulen = (uint16_t)rul;
+        t->alen = (uint16_t)all;
+        t->is_tmpl = 1;
+        tab->bytes += rul + all + BLOCK_OVERHEAD;
+    }
     t->kind = (uint8_t)kind;
     t->method = (uint8_t)method;
-    t->heap_i = SIZE_MAX;
+    t->heap_i = OUT_OF_HEAP;
     t->t_retx = t->t_end = t->t_c = NONE;
-    t->blen = (uint16_t)bl;
-    t->slen = (uint16_t)sl;
-    t->rulen = rul;
-    t->alen = all;
+    t->blen = (uint8_t)bl;
+    t->slen = (uint8_t)sl;
     memcpy(t->key, b, bl);
     if (sl)
         memcpy(t->key + bl, s, sl);
-    if (rul)
-        memcpy(t->key + bl + sl, ru, rul);
-    if (all)
-        memcpy(t->key + bl + sl + rul, al, all);
     t->hash = key_hash(tab, is_client(kind), method, b, bl, s, sl);
     size_t i = t->hash & (tab->nbucket - 1);
     t->hnext = tab->bucket[i];
@@ -303,7 +331,7 @@ static int keep_msg(struct sip_txn_tab *tab, struct sip_txn *t, const char *buf,
         tab->bytes -= t->mlen + BLOCK_OVERHEAD;
     free(t->msg);
     t->msg = p;
-    t->mlen = len;
+    t->mlen = (uint32_t)len;
     tab->bytes += len + BLOCK_OVERHEAD;
     return 0;
 }
@@ -319,6 +347,19 @@ static void drop_msg(struct sip_txn_tab *tab, struct sip_txn *t)
     free(t->msg);
     t->msg = NULL;
     t->mlen = 0;
+}
+
+/* A client INVITE with a 2xx never builds an ACK (the ACK of a 2xx is the
+ * caller's, end to end): the template goes. */
+static void drop_template(struct sip_txn_tab *tab, struct sip_txn *t)
+{
+    if (!t->ack || !t->is_tmpl)
+        return;
+    tab->bytes -= t->acklen + BLOCK_OVERHEAD;
+    free(t->ack);
+    t->ack = NULL;
+    t->acklen = 0;
+    t->is_tmpl = 0;
 }
 
 /* Ends t: it is freed by the next tick (see the top of this file). */
@@ -428,9 +469,12 @@ int sip_txn_client_new(struct sip_txn_tab *tab, const struct sip_txn_req *r, voi
         r->method == SIP_M_ACK)
         return -EINVAL;
     int invite = r->method == SIP_M_INVITE;
-    if (invite && (!r->ruri || !r->rulen))
+    if (invite && (!r->ruri || !r->rulen || r->rulen > UINT16_MAX || r->alen > UINT16_MAX))
         return -EINVAL;
-    if (tab->count >= tab->cfg.max)
+    if (r->len > UINT32_MAX)
+        return -EINVAL;
+    if (!room_for(tab, sizeof(struct sip_txn) + r->blen + (invite ? r->rulen + r->alen : 0) +
+                           (r->reliable ? 0 : r->len) + 3 * BLOCK_OVERHEAD))
         return -ENOSPC;
     if (tab->ops.send(tab->ops.ctx, &r->flow, r->buf, r->len) < 0)
         return -ENOTCONN;
@@ -467,8 +511,10 @@ int sip_txn_client_new(struct sip_txn_tab *tab, const struct sip_txn_req *r, voi
 static void client_ack(struct sip_txn_tab *tab, struct sip_txn *t, const char *to, size_t tolen,
                        int64_t now)
 {
-    if (!t->ack) {
-        const char *ru = t->key + t->blen + t->slen, *al = ru + t->rulen;
+    if (!t->ack)
+        return;
+    if (t->is_tmpl) {
+        const char *ru = t->ack, *al = ru + t->rulen;
         size_t cap = 32 + t->rulen + t->alen + tolen + 64;
         char *a = malloc(cap);
         if (!a)
@@ -480,8 +526,9 @@ static void client_ack(struct sip_txn_tab *tab, struct sip_txn *t, const char *t
             free(a);
             return;
         }
+        drop_template(tab, t); /* the ACK replaces it */
         t->ack = a;
-        t->acklen = (size_t)n;
+        t->acklen = (uint32_t)n;
         tab->bytes += (size_t)n + BLOCK_OVERHEAD; /* counted as the used part */
     }
     /* An ACK that cannot be sent is not a transport error of the INVITE:
@@ -517,6 +564,7 @@ int sip_txn_client_response(struct sip_txn_tab *tab, const char *branch, size_t 
                     t->t_c = now + tab->cfg.timer_c; /* 16.7 step 2 */
             } else if (ok) {
                 drop_msg(tab, t);
+                drop_template(tab, t);
                 t->state = SIP_TS_ACCEPTED;
                 t->t_c = NONE;
                 t->t_end = now + t64(tab); /* Timer M */
@@ -553,7 +601,7 @@ int sip_txn_client_response(struct sip_txn_tab *tab, const char *branch, size_t 
         }
     }
     if (rc == SIP_TXN_PASS) {
-        t->status = status;
+        t->status = (int16_t)status;
         *tp = t;
         *user = t->user;
     }
@@ -596,6 +644,7 @@ int sip_txn_server_request(struct sip_txn_tab *tab, const struct sip_txn_key *k,
             return -ENOENT;
         if (t->state == SIP_TS_COMPLETED) {
             t->state = SIP_TS_CONFIRMED;
+            drop_msg(tab, t); /* Confirmed only absorbs ACKs: nothing to resend */
             t->t_retx = NONE;
             t->t_end = now + (t->reliable ? 0 : tab->cfg.t4); /* Timer I */
             resched(tab, t);
@@ -621,7 +670,7 @@ int sip_txn_server_new(struct sip_txn_tab *tab, const struct sip_txn_key *k,
     *out = NULL;
     if (!k->branch || !k->blen || k->blen > 255 || k->slen > 255 || k->method == SIP_M_ACK)
         return -EINVAL;
-    if (tab->count >= tab->cfg.max)
+    if (!room_for(tab, sizeof(struct sip_txn) + k->blen + k->slen + BLOCK_OVERHEAD))
         return -ENOSPC;
     int invite = k->method == SIP_M_INVITE;
     struct sip_txn *t = txn_alloc(tab, invite ? SIP_TXN_SERVER_INVITE : SIP_TXN_SERVER_NONINVITE,
@@ -657,7 +706,7 @@ int sip_txn_server_respond(struct sip_txn_tab *tab, struct sip_txn *t, int statu
         return -ENOMEM;
     if (txn_send(tab, t, buf, len, now) < 0)
         return -ENOTCONN;
-    t->status = status;
+    t->status = (int16_t)status;
     if (t->kind == SIP_TXN_SERVER_INVITE) {
         if (ok) {
             if (t->state != SIP_TS_ACCEPTED) {

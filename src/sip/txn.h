@@ -13,9 +13,18 @@
  * owner arms one timer for sip_txn_next() and calls sip_txn_tick() when it
  * fires (and after each event, since events change the deadlines).
  *
- * Memory: a table holds at most `max` live transactions, each one heap
- * block sized to the message it keeps; a transaction is freed the moment it
- * terminates (the `done` callback tells its owner first). Nothing about a
+ * Memory: a table holds at most `max` live transactions and at most
+ * `max_bytes` of them (-ENOSPC beyond either), each one heap block sized to
+ * its key plus what it may have to send again; a finished one keeps only
+ * its key and its final response or ACK (about 200 bytes plus that
+ * message), and is freed the moment it terminates (the `done` callback
+ * tells its owner first). Holds after the final response (RFC 3261
+ * 17.1.1.2, 17.1.2.2, 17.2.2; RFC 6026 for 2xx to INVITE): client INVITE
+ * Timer D 64*T1 over UDP, 0 over streams; client non-INVITE Timer K T4
+ * over UDP, 0 over streams; server non-INVITE Timer J 64*T1 over UDP, 0
+ * over streams; server INVITE Timer I T4 after the ACK of a non-2xx (0 on
+ * streams); Timers L and M 64*T1 after a 2xx (on every transport: they
+ * absorb retransmitted INVITEs and pass on retransmitted 2xx). Nothing about a
  * transaction outlives it: no counters name a caller, only totals.
  *
  * Matching (17.1.3, 17.2.3): client transactions by (our branch, CSeq
@@ -40,7 +49,9 @@ struct sip_txn_cfg {
     uint32_t t2;      /* max retransmit interval for non-INVITE, 4000 */
     uint32_t t4;      /* max time a message stays in the network, 5000 */
     uint32_t timer_c; /* proxy INVITE timer, > 3 minutes: 181000 */
-    size_t max;       /* live transactions at most */
+    size_t max;       /* live transactions at most (at most 2^24) */
+    size_t max_bytes; /* sip_txn_bytes() at most before new ones are
+                         refused (0: only max bounds them) */
 };
 
 enum sip_txn_kind {
@@ -90,7 +101,7 @@ struct sip_txn_ops {
 };
 
 /* Defaults of RFC 3261: T1 500 ms, T2 4 s, T4 5 s, Timer C 181 s; at most
- * 65536 live transactions. */
+ * 2^20 live transactions and 128 MiB held by them. */
 void sip_txn_cfg_default(struct sip_txn_cfg *cfg);
 
 /* A new empty table. NULL on OOM, max 0 or t1 0. */

@@ -39,6 +39,15 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bench=$top/tests/bench
 realm=t9phone.local
 hz=$(getconf CLK_TCK)
+# Pinning (both servers alike): the server under test on SIP_BENCH_SERVER_CPU
+# (default 1), every sipp on SIP_BENCH_LOAD_CPU (default 0), so the load
+# generator never takes the server's core and runs repeat. SIP_BENCH_PIN=0
+# (or a single CPU, or no taskset) runs unpinned.
+sb_pin_srv=() sb_pin_load=()
+if [ "${SIP_BENCH_PIN:-1}" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    sb_pin_srv=(taskset -c "${SIP_BENCH_SERVER_CPU:-1}")
+    sb_pin_load=(taskset -c "${SIP_BENCH_LOAD_CPU:-0}")
+fi
 
 sip_bench_cleanup() {
     local p
@@ -81,6 +90,17 @@ cpu_ticks() {
         s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat")))
     done
     echo "$s"
+}
+# cpu_split MAINPID: "utime stime minflt" (clock ticks, ticks, minor page
+# faults) of the process and its children.
+cpu_split() {
+    local u=0 k=0 f=0 p a b c
+    for p in $(server_pids "$1"); do
+        [ -r "/proc/$p/stat" ] || continue
+        read -r a b c < <(awk '{print $14, $15, $10}' "/proc/$p/stat")
+        u=$((u + a)); k=$((k + b)); f=$((f + c))
+    done
+    echo "$u $k $f"
 }
 # pss_kb MAINPID: proportional set size of the process and its children (kB).
 pss_kb() {
@@ -245,7 +265,7 @@ start_t9() {
     local data=$1 port=$2
     shift 2
     sb_metrics_port=$(free_port)
-    "$sb_bin" serve --data-dir="$data" --portal-port="$(free_port)" \
+    "${sb_pin_srv[@]}" "$sb_bin" serve --data-dir="$data" --portal-port="$(free_port)" \
         --metrics-port="$sb_metrics_port" --listening-ip=127.0.0.1 \
         --listening-port="$(free_port)" --tls-listening-port="$(free_port)" \
         --sip-ip=127.0.0.1 --sip-port="$port" --sip-tls-port="$(free_port)" \
@@ -261,7 +281,7 @@ start_kam() {
     local cfg=$1 db=$2 port=$3 workers=$4
     local n=()
     [ -n "$workers" ] && n=(-n "$workers")
-    kamailio -f "$cfg" -l "udp:127.0.0.1:$port" "${n[@]}" -DD -E -m 256 -M 8 \
+    "${sb_pin_srv[@]}" kamailio -f "$cfg" -l "udp:127.0.0.1:$port" "${n[@]}" -DD -E -m 256 -M 8 \
         -Y "$sb_work" -w "$sb_work" -A "DBURL=\"sqlite:///$db\"" >>"$sb_work/kam.log" 2>&1 &
     srv_pid=$!
     sb_pids+=("$srv_pid")
@@ -289,7 +309,7 @@ sipp_run() {
     local stat=$sb_work/stat-$RANDOM.csv t0 t1 k0 k1
     times >"$stat.t0"
     t0=$(date +%s.%N)
-    timeout 150 sipp "127.0.0.1:$port" -sf "$scen" -inf "$csv" -t u1 -i 127.0.0.1 \
+    "${sb_pin_load[@]}" timeout 150 sipp "127.0.0.1:$port" -sf "$scen" -inf "$csv" -t u1 -i 127.0.0.1 \
         -p "${sb_lport:-$(free_port)}" -r "$rate" -m "$calls" -l $((rate * 4 + 100)) -nostdin \
         -recv_timeout 4000 -timeout 140 -trace_stat -stf "$stat" -fd 600 "$@" \
         >"$sb_work/sipp.out" 2>&1 || true

@@ -84,6 +84,40 @@ TEST(core_t9_sql_matches_c)
     store_close(st);
 }
 
+/* The GLOB pattern the resolver queries with matches a nickname exactly when
+ * the nickname's dial code is the dialled one: every letter against every
+ * digit, in SQLite's own GLOB. */
+TEST(core_t9_dial_glob_matches_exactly)
+{
+    struct store *st = tc_open();
+    for (char l = 'a'; l <= 'z'; l++) {
+        for (char d = '2'; d <= '9'; d++) {
+            char code[7], nick[8], glob[CORE_T9_GLOB_SIZE], sql[160];
+            memset(code, d, 6);
+            code[6] = '\0';
+            memset(nick, l, 7);
+            nick[7] = '\0';
+            ASSERT_EQ(core_t9_dial_glob(code, 6, glob), 0);
+            snprintf(sql, sizeof sql, "SELECT '%.6s' GLOB '%s'", nick, glob);
+            ASSERT_EQ(tc_int(st, sql), core_t9_digit(l) == d);
+            /* One letter more or less never matches. */
+            snprintf(sql, sizeof sql, "SELECT '%s' GLOB '%s'", nick, glob);
+            ASSERT_EQ(tc_int(st, sql), 0);
+            snprintf(sql, sizeof sql, "SELECT '%.5s' GLOB '%s'", nick, glob);
+            ASSERT_EQ(tc_int(st, sql), 0);
+        }
+    }
+    char glob[CORE_T9_GLOB_SIZE];
+    ASSERT_EQ(core_t9_dial_glob("627462", 6, glob), 0);
+    ASSERT_STR_EQ(glob, "[mno][abc][pqrs][ghi][mno][abc]");
+    ASSERT_EQ(core_t9_dial_glob("999999999999", 12, glob), 0);
+    ASSERT_EQ(strlen(glob), 6 * 12);
+    ASSERT_EQ(core_t9_dial_glob("62716", 5, glob), -1);
+    ASSERT_STR_EQ(glob, "");
+    ASSERT_EQ(core_t9_dial_glob("627162", 6, glob), -1);
+    store_close(st);
+}
+
 TEST(core_errors_every_code_has_text)
 {
     for (int e = CORE_E_BAD_CAP; e <= CORE_E_BAD_EMAIL; e++) {

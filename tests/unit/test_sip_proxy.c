@@ -358,6 +358,25 @@ TEST(sip_proxy_call_by_dial_code_end_to_end)
     ASSERT(strncmp(F.out[i + 6].buf, "SIP/2.0 200 ", 12) == 0);
     ASSERT(F.out[i + 6].to.port == 5062);
     ASSERT_EQ(sip_proxy_stats(F.px)->in_dialog, 2);
+    /* The BYE's fork is over: its context is released at once, and its
+     * transactions go on alone. The set-up INVITE keeps its context (for
+     * 2xx retransmissions) until Timers L and M. */
+    ASSERT_EQ(sip_proxy_calls(F.px), 1);
+    /* A retransmitted BYE gets the 200 again from its server transaction. */
+    feed(buf, &bf);
+    ASSERT_EQ(F.nout, i + 8);
+    ASSERT(strncmp(F.out[i + 7].buf, "SIP/2.0 200 ", 12) == 0);
+    ASSERT(F.out[i + 7].to.port == 5062);
+    /* A retransmitted 200 of the INVITE still reaches the caller, with the
+     * callee's identity (RFC 6026: the Accepted client transaction). */
+    respond(fwdc, 200, "OK", &bf, rrh);
+    ASSERT_EQ(F.nout, i + 9);
+    ASSERT(strncmp(F.out[i + 8].buf, "SIP/2.0 200 ", 12) == 0);
+    ASSERT(F.out[i + 8].to.port == 5070);
+    ASSERT(strstr(F.out[i + 8].buf, "\r\nP-Asserted-Identity: \""));
+    ASSERT_STR_EQ(hdr(F.out[i + 8].buf, "P-Asserted-Identity"),
+                  hdr(F.out[i + 3].buf, "P-Asserted-Identity"));
+    ASSERT_EQ(sip_proxy_calls(F.px), 1);
     finish();
     teardown();
 }

@@ -594,3 +594,136 @@ TEST(sip_txn_many_timers_fire_in_order)
     ASSERT_EQ(last, 49 + 32000);
     sip_txn_tab_free(tab);
 }
+
+/* ------------------------------------------------ holding after the final */
+
+/* Timer K is T4 (5 s) over UDP, not 64*T1: a finished client non-INVITE
+ * only absorbs retransmitted responses; the request copy goes at the final. */
+TEST(sip_txn_noninvite_client_udp_timer_k_is_t4)
+{
+    struct rec r;
+    struct sip_txn_tab *tab = mk(&r, 8);
+    struct sip_txn *t = client(tab, SIP_M_BYE, 0, 0);
+    size_t live = sip_txn_bytes(tab);
+    ASSERT_EQ(resp(tab, SIP_M_BYE, 200, 1000), SIP_TXN_PASS);
+    ASSERT_EQ(sip_txn_state(t), SIP_TS_COMPLETED);
+    ASSERT_EQ(sip_txn_bytes(tab), live - (sizeof INV - 1) - 16); /* the request went */
+    ASSERT_EQ(sip_txn_next(tab), 1000 + 5000);
+    ASSERT_EQ(resp(tab, SIP_M_BYE, 200, 5999), SIP_TXN_ABSORBED);
+    int64_t at[4];
+    ASSERT_EQ(run(&r, 5999, 40000, at, 4), 0); /* nothing resent after the final */
+    ASSERT_EQ(sip_txn_count(tab), 0);
+    ASSERT_EQ(sip_txn_bytes(tab), 0);
+    ASSERT_EQ(r.nev, 0);
+    sip_txn_tab_free(tab);
+}
+
+/* What a finished transaction holds: a client INVITE with a 2xx (Timer M)
+ * neither its request nor its ACK template; one with a non-2xx only its
+ * ACK (Timer D); a server INVITE confirmed by the ACK of its 407 nothing but
+ * its key (Timer I, T4); a server non-INVITE its final response (Timer J). */
+TEST(sip_txn_finished_transactions_keep_only_what_they_resend)
+{
+    struct rec r;
+    struct sip_txn_tab *tab = mk(&r, 8);
+    ASSERT_EQ(sip_txn_bytes(tab), 0);
+    client(tab, SIP_M_INVITE, 0, 1);
+    size_t full = sip_txn_bytes(tab);
+    ASSERT(full > (sizeof INV - 1) + (sizeof ACK_LINES - 1));
+    ASSERT_EQ(resp(tab, SIP_M_INVITE, 200, 10), SIP_TXN_PASS);
+    size_t accepted = sip_txn_bytes(tab);
+    ASSERT_EQ(accepted, full - (sizeof INV - 1) - (7 + sizeof ACK_LINES - 1) - 2 * 16);
+    ASSERT(accepted <= 256); /* the record and its key */
+    sip_txn_tick(tab, 10 + 32000);
+    ASSERT_EQ(sip_txn_bytes(tab), 0);
+
+    /* Non-2xx: the ACK (made once, resent for each retransmitted final)
+     * replaces the template. */
+    client(tab, SIP_M_INVITE, 0, 0);
+    ASSERT_EQ(resp(tab, SIP_M_INVITE, 486, 20), SIP_TXN_PASS);
+    ASSERT(strncmp(r.last, "ACK sip:a@h SIP/2.0\r\n", 21) == 0);
+    size_t completed = sip_txn_bytes(tab);
+    ASSERT_EQ(completed, accepted + r.last_len + 16);
+    ASSERT_EQ(resp(tab, SIP_M_INVITE, 486, 30), SIP_TXN_ABSORBED);
+    ASSERT(strncmp(r.last, "ACK sip:a@h SIP/2.0\r\n", 21) == 0);
+    ASSERT_EQ(sip_txn_bytes(tab), completed);
+    sip_txn_tick(tab, 20 + 32000);
+    ASSERT_EQ(sip_txn_count(tab), 0);
+
+    /* Server INVITE: 407, then its ACK: the 407 copy goes (Confirmed only
+     * absorbs ACKs), Timer I is T4. */
+    struct sip_txn *t = server(tab, SIP_M_INVITE, 0);
+    size_t bare = sip_txn_bytes(tab);
+    ASSERT_EQ(sip_txn_server_respond(tab, t, 407, "SIP/2.0 407", 11, 100), 0);
+    ASSERT_EQ(sip_txn_bytes(tab), bare + 11 + 16);
+    ASSERT_EQ(req(tab, SIP_M_ACK, 200), SIP_TXN_ABSORBED);
+    ASSERT_EQ(sip_txn_state(t), SIP_TS_CONFIRMED);
+    ASSERT_EQ(sip_txn_bytes(tab), bare);
+    ASSERT_EQ(sip_txn_next(tab), 200 + 5000);
+    int sends = r.sends;
+    ASSERT_EQ(req(tab, SIP_M_ACK, 300), SIP_TXN_ABSORBED);
+    ASSERT_EQ(r.sends, sends);
+    sip_txn_tick(tab, 200 + 5000);
+    ASSERT_EQ(sip_txn_count(tab), 0);
+
+    /* Server non-INVITE over UDP: its 200 stays for Timer J (64*T1) and is
+     * what a retransmitted BYE gets. */
+    t = server(tab, SIP_M_BYE, 0);
+    ASSERT_EQ(sip_txn_server_respond(tab, t, 200, "SIP/2.0 200", 11, 400), 0);
+    ASSERT_EQ(sip_txn_bytes(tab), bare + 11 + 16);
+    ASSERT_EQ(sip_txn_next(tab), 400 + 32000);
+    ASSERT_EQ(req(tab, SIP_M_BYE, 30000), SIP_TXN_ABSORBED);
+    ASSERT_STR_EQ(r.last, "SIP/2.0 200");
+    sip_txn_tick(tab, 400 + 32000);
+    ASSERT_EQ(sip_txn_count(tab), 0);
+    ASSERT_EQ(sip_txn_bytes(tab), 0);
+    sip_txn_tab_free(tab);
+}
+
+/* The table is bounded by bytes as well as by count: past max_bytes new
+ * transactions are refused (-ENOSPC, a 503 upstream) until held ones end. */
+TEST(sip_txn_table_is_bounded_by_bytes)
+{
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    struct sip_txn_cfg c;
+    sip_txn_cfg_default(&c);
+    ASSERT_EQ(c.max, 1u << 20);
+    ASSERT_EQ(c.max_bytes, (size_t)128 << 20);
+    c.max = 1000;
+    c.max_bytes = 1024;
+    struct sip_txn_ops ops = { r_send, r_event, r_done, &r };
+    uint8_t key[16] = { 1 };
+    struct sip_txn_tab *tab = r.tab = sip_txn_tab_new(&c, &ops, key);
+    ASSERT(tab);
+    char br[64][24];
+    int made = 0, refused = 0;
+    for (int i = 0; i < 64; i++) {
+        snprintf(br[i], sizeof br[i], "z9hG4bKb%d", i);
+        struct sip_txn_key k = { br[i], strlen(br[i]), "h", 1, SIP_M_BYE };
+        struct sip_flow f = { 0 };
+        struct sip_txn *t;
+        int rc = sip_txn_server_new(tab, &k, &f, 0, NULL, 0, &t);
+        if (rc == 0) {
+            made++;
+            ASSERT_EQ(sip_txn_server_respond(tab, t, 200, "SIP/2.0 200 OK", 14, 0), 0);
+        } else {
+            ASSERT_EQ(rc, -ENOSPC);
+            refused++;
+        }
+    }
+    ASSERT(made >= 2);
+    ASSERT(refused > 0);
+    ASSERT(sip_txn_bytes(tab) <= 1024 + 14 + 16); /* one response past the check at most */
+    /* A client transaction is refused too. */
+    struct sip_txn_req q = { .buf = INV, .len = sizeof INV - 1, .branch = "z9hG4bKq", .blen = 8,
+                             .method = SIP_M_BYE };
+    struct sip_txn *t;
+    ASSERT_EQ(sip_txn_client_new(tab, &q, NULL, 0, &t), -ENOSPC);
+    ASSERT_EQ(r.sends, made); /* the refused request was not sent */
+    /* Once Timer J ends them, there is room again. */
+    sip_txn_tick(tab, 32000);
+    ASSERT_EQ(sip_txn_count(tab), 0);
+    ASSERT_EQ(sip_txn_client_new(tab, &q, NULL, 32000, &t), 0);
+    sip_txn_tab_free(tab);
+}
