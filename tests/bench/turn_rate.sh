@@ -11,8 +11,16 @@
 #   TURN_RATE_FIXED="20000 60000"         fixed rates, relayed pkt/s
 #   TURN_RATE_FROM=20000                  the ladder's first rate (0: no ladder)
 #   TURN_RATE_STEP=3                      seconds per step
-#   TURN_RATE_FLOOR=1                     also the minimal forwarder (turnfloor.c)
+#   TURN_RATE_SERVERS="t9phone t9phone-c0 coturn"   what runs, in this order:
+#       t9phone     the default (relay-coalesce-us=500)
+#       t9phone-c0  relay-coalesce-us=0: every loop turn polls at once, as
+#                   before issue 12's coalescing (the relay path is the same)
+#       coturn      coturn's turnserver
+#       floor       tests/bench/turnfloor.c, the minimal forwarder
+#       floor-c500  the same, with 500 us between loop turns that had work
 #   TURN_RATE_COTURN_ARGS="--relay-threads=1"   extra coturn flags
+#   TURN_RATE_RAW=FILE                    append the generator's lines to FILE
+#   TURN_RATE_SUMMARY=FILE                only print the table of FILE's lines
 #
 # Pinning: every server on CPU 0, the generator (and its echo peer thread) on
 # CPU 1 (taskset), so the server's CPU seconds are its own. coturn keeps its
@@ -74,12 +82,14 @@ sys.exit(1)
 EOF
 }
 
-start_t9phone() { # port -> pid in $srv
-    taskset -c "$srv_cpu" "$bin" serve --data-dir="$work/t9-$1" --portal-port="$(free_port)" \
-        --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$1" \
+start_t9phone() { # port [flags] -> pid in $srv
+    local port=$1
+    shift
+    taskset -c "$srv_cpu" "$bin" serve --data-dir="$work/t9-$port" --portal-port="$(free_port)" \
+        --listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port="$port" \
         --tls-listening-port="$(free_port)" --min-port=20000 --max-port=29999 \
         --use-auth-secret --static-auth-secret="$secret" --allow-loopback-peers \
-        --log-level=warn 2>>"$work/t9.log" &
+        --log-level=warn "$@" 2>>"$work/t9.log" &
     srv=$!
 }
 start_coturn() {
@@ -91,8 +101,10 @@ start_coturn() {
         --pidfile="$work/coturn-$1.pid" ${TURN_RATE_COTURN_ARGS:-} >/dev/null 2>&1 &
     srv=$!
 }
-start_floor() {
-    taskset -c "$srv_cpu" "$top/out/bench/turnfloor" -p "$1" -e "$2" -n "$3" &
+start_floor() { # port echo-port allocs [flags]
+    local port=$1 eport=$2 n=$3
+    shift 3
+    taskset -c "$srv_cpu" "$top/out/bench/turnfloor" -p "$port" -e "$eport" -n "$n" "$@" &
     srv=$!
 }
 
@@ -102,39 +114,47 @@ one() {
     port=$(free_port)
     case $name in
         t9phone) start_t9phone "$port" ;;
+        t9phone-c0) start_t9phone "$port" --relay-coalesce-us=0 ;;
         coturn) start_coturn "$port" ;;
         floor) eport=$(free_port); start_floor "$port" "$eport" "$n"; extra=(-R -e "$eport") ;;
+        floor-c500) eport=$(free_port); start_floor "$port" "$eport" "$n" -c 500
+                    extra=(-R -e "$eport") ;;
+        *) echo "turn rate: unknown server $name" >&2; return 1 ;;
     esac
     pids+=("$srv")
-    if [ "$name" != floor ] && ! wait_udp "$port"; then
+    if [ "${name#floor}" = "$name" ] && ! wait_udp "$port"; then
         echo "turn rate: $name did not answer" >&2
         return 1
     fi
-    [ "$name" = floor ] && sleep 0.2
+    [ "${name#floor}" != "$name" ] && sleep 0.2
     local rates ladder=()
     rates=$(tr ' ' ',' <<<"$fixed")
     [ "$from" != 0 ] && ladder=(-a "$from" -T 100)
     timeout 280 taskset -c "$gen_cpu" "$load" -s "127.0.0.1:$port" -S "$secret" -n "$n" \
         -r "$rates" "${ladder[@]}" -t "$step" -p "$srv" "${extra[@]}" |
-        sed "s/^/$name n=$n run=$run /" | tee -a "$work/out"
+        sed "s/^/$name n=$n run=$run /" | tee -a "$work/out" ${TURN_RATE_RAW:+"$TURN_RATE_RAW"}
     kill -TERM "$srv" 2>/dev/null || true
     wait "$srv" 2>/dev/null || true
 }
 
-servers="t9phone coturn"
-[ "${TURN_RATE_FLOOR:-0}" = 1 ] && servers="$servers floor"
-for n in $allocs; do
-    for run in $(seq 1 "$runs"); do
-        for s in $servers; do one "$s" "$n" "$run"; done
+servers=${TURN_RATE_SERVERS:-t9phone t9phone-c0 coturn}
+if [ -n "${TURN_RATE_SUMMARY:-}" ]; then
+    cp "$TURN_RATE_SUMMARY" "$work/out"
+else
+    for n in $allocs; do
+        for run in $(seq 1 "$runs"); do
+            for s in $servers; do one "$s" "$n" "$run"; done
+        done
     done
-done
+fi
 
 echo
 echo "== CPU seconds per million relayed packets (user+system; user, system) and highest clean rate"
-awk -v servers="$servers" '
+awk '
     function kv(s, k,   i, a, b) { for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] } return "" }
     $2 ~ /^n=/ && ($4 == "fixed" || /highest_clean=/) {
         name = $1; n = kv($0, "n"); run = kv($0, "run")
+        if (!(name in seen)) { seen[name] = 1; sv[++nsv] = name }
         if ($4 == "fixed") {
             r = kv($0, "rate"); key = name SUBSEP n SUBSEP r
             cpu[key] = cpu[key] sep[key] sprintf("%.2f (%.2f+%.2f)%s", kv($0, "cpu_per_mpkt"),
@@ -148,21 +168,24 @@ awk -v servers="$servers" '
         ns[n] = 1
     }
     END {
-        split(servers, sv, " ")
         for (k in rates) {
             split(k, p, SUBSEP); n = p[1]; r = p[2]
             printf "allocs=%s rate=%s pkt/s\n", n, r
             for (i = 1; i in sv; i++) { key = sv[i] SUBSEP n SUBSEP r
                 if (cnt[key]) printf "  %-8s %s  mean %.2f\n", sv[i], cpu[key], tot[key] / cnt[key] }
-            t = "t9phone" SUBSEP n SUBSEP r; c = "coturn" SUBSEP n SUBSEP r
-            if (cnt[t] && cnt[c] && tot[c] > 0) printf "  ratio t9phone/coturn %.2f\n", (tot[t] / cnt[t]) / (tot[c] / cnt[c])
+            c = "coturn" SUBSEP n SUBSEP r
+            for (i = 1; i in sv; i++) { t = sv[i] SUBSEP n SUBSEP r
+                if (sv[i] != "coturn" && cnt[t] && cnt[c] && tot[c] > 0)
+                    printf "  ratio %s/coturn %.2f\n", sv[i], (tot[t] / cnt[t]) / (tot[c] / cnt[c]) }
         }
         for (n in ns) {
             printf "allocs=%s highest clean rate (relayed pkt/s)\n", n
             for (i = 1; i in sv; i++) { key = sv[i] SUBSEP n
                 if (hcnt[key]) printf "  %-8s %s  mean %.0f\n", sv[i], hc[key], htot[key] / hcnt[key] }
-            t = "t9phone" SUBSEP n; c = "coturn" SUBSEP n
-            if (hcnt[t] && hcnt[c] && htot[c] > 0) printf "  ratio t9phone/coturn %.2f\n", (htot[t] / hcnt[t]) / (htot[c] / hcnt[c])
+            c = "coturn" SUBSEP n
+            for (i = 1; i in sv; i++) { t = sv[i] SUBSEP n
+                if (sv[i] != "coturn" && hcnt[t] && hcnt[c] && htot[c] > 0)
+                    printf "  ratio %s/coturn %.2f\n", sv[i], (htot[t] / hcnt[t]) / (htot[c] / hcnt[c]) }
         }
         print "(* a step that was not clean: its CPU figure still counts every packet sent and received)"
     }' "$work/out"

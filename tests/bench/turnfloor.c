@@ -10,9 +10,11 @@
  * back gets the header again and leaves the listening socket, with one
  * sendmmsg per loop turn. Reads are recvmmsg, one per readiness (a short
  * batch means empty), on one epoll set. With -g, peer-bound datagrams of one
- * batch are grouped per relay socket and sent with one sendmmsg each.
+ * batch are grouped per relay socket and sent with one sendmmsg each; with
+ * -c, loop turns that had work are held COALESCE_US apart (t9phone's
+ * relay-coalesce-us).
  *
- *   turnfloor -p LISTEN_PORT -e ECHO_PORT [-n MAX_CLIENTS] [-g]
+ *   turnfloor -p LISTEN_PORT -e ECHO_PORT [-n MAX_CLIENTS] [-g] [-c COALESCE_US]
  *
  * Loopback only (127.0.0.1). Runs until SIGTERM.
  */
@@ -29,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BATCH 32
@@ -54,6 +57,13 @@ static void on_term(int sig)
     stop = 1;
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
 static int xsendmmsg(int fd, struct mmsghdr *m, unsigned n)
 {
     return (int)syscall(SYS_sendmmsg, fd, m, n, MSG_DONTWAIT);
@@ -70,13 +80,14 @@ static void bufs(int fd)
 
 int main(int argc, char **argv)
 {
-    int port = 0, eport = 0, max = MAX_CLIENTS, group = 0, c;
-    while ((c = getopt(argc, argv, "p:e:n:g")) != -1) {
+    int port = 0, eport = 0, max = MAX_CLIENTS, group = 0, c, coalesce_us = 0;
+    while ((c = getopt(argc, argv, "p:e:n:gc:")) != -1) {
         switch (c) {
         case 'p': port = atoi(optarg); break;
         case 'e': eport = atoi(optarg); break;
         case 'n': max = atoi(optarg); break;
         case 'g': group = 1; break;
+        case 'c': coalesce_us = atoi(optarg); break;
         default: return 2;
         }
     }
@@ -107,6 +118,7 @@ int main(int argc, char **argv)
     static struct mmsghdr gm[MAX_CLIENTS][BATCH];
     static struct iovec giov[MAX_CLIENTS][BATCH];
     int nout = 0;
+    uint64_t last = 0;
     struct mmsghdr m[BATCH];
     struct iovec iov[BATCH];
     struct sockaddr_in from[BATCH];
@@ -196,6 +208,17 @@ int main(int argc, char **argv)
             xsendmmsg(lfd, om, (unsigned)nout);
             nout = 0;
         }
+        /* -c: after a turn that had work, let packets gather before the
+         * next one (fewer wake-ups for the same packets, at that latency). */
+        if (coalesce_us && ne > 0) {
+            /* As t9phone's relay-coalesce-us: turns at least that far
+             * apart, a turn that took longer is not delayed. */
+            uint64_t now = mono_us();
+            if (now - last < (uint64_t)coalesce_us)
+                usleep((useconds_t)(coalesce_us - (now - last)));
+        }
+        if (coalesce_us)
+            last = mono_us();
     }
     return 0;
 }
