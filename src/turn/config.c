@@ -171,6 +171,7 @@ const struct config_key turn_config_keys[] = {
         "pass between two turns of the event loop, so that one wake-up handles every "
         "datagram that came meanwhile (the kernel's wake-ups, not the packets, are most "
         "of a relay's CPU); each relayed packet waits at most this long. A turn that "
-        "relayed nothing, or took longer already, is not delayed. 0: off"),
+        "relayed nothing or 32 packets or more, or took longer already, is not delayed. "
+        "0: off"),
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };

@@ -69,6 +69,7 @@
                                      * and peer are not rebound for 5 min */
 #define TURN_UDP_SOCKET_BUF (4 << 20) /* client-facing UDP socket buffers */
 #define TURN_UDP_ROUNDS 16         /* recvmmsg calls per readiness of a listener */
+#define TURN_COALESCE_ENOUGH 32    /* packets of a loop turn that need no pause after it */
 
 struct alloc; /* turn/alloc.h */
 

@@ -97,7 +97,10 @@ static void own_refresh(struct turn_server *ts)
  * that came meanwhile, read with one recvmmsg per socket and answered with
  * one sendmmsg, and the receivers are woken once for the lot. A turn that
  * relayed nothing (SIP, the portal, an idle relay) is not delayed, nor one
- * that took that long by itself (under saturation there is no pause).
+ * that took that long by itself, nor one that relayed TURN_COALESCE_ENOUGH
+ * packets already: batches are large by themselves then, and a pause
+ * (which the scheduler may stretch to milliseconds on a busy CPU) would
+ * only let the client-facing socket fill.
  * Started before the transport, so the connection layer's own prepare
  * handle (started later, run earlier: libuv runs them newest first) has
  * flushed what timers queued. */
@@ -105,7 +108,8 @@ static void on_coalesce(uv_prepare_t *h)
 {
     struct turn_server *ts = h->data;
     uint64_t now = uv_hrtime();
-    if (ts->n_relayed != ts->coalesce_seen) {
+    uint64_t relayed = ts->n_relayed - ts->coalesce_seen;
+    if (relayed > 0 && relayed < TURN_COALESCE_ENOUGH) {
         uint64_t want = (uint64_t)ts->o.coalesce_us * 1000u;
         uint64_t since = now - ts->coalesce_last;
         if (since < want) {
