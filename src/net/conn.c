@@ -768,7 +768,8 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
     struct mmsghdr m[NET_UDP_RECV_BATCH];
     struct iovec iov[NET_UDP_RECV_BATCH];
     union net_addr from[NET_UDP_RECV_BATCH];
-    for (int round = 0; round < NET_UDP_RECV_ROUNDS && !s->closing; round++) {
+    int rounds = s->cfg.udp_rounds > 0 ? s->cfg.udp_rounds : NET_UDP_RECV_ROUNDS;
+    for (int round = 0; round < rounds && !s->closing; round++) {
         for (int k = 0; k < NET_UDP_RECV_BATCH; k++) {
             iov[k].iov_base = s->mmsg_buf + (size_t)k * 65536u;
             iov[k].iov_len = 65536u;

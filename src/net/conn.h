@@ -159,6 +159,10 @@ struct net_conns_config {
      * NET_UDP_SEND_BATCH, NET_UDP_SEND_ARENA bytes) to leave in one
      * sendmmsg at the end of the turn or when the queue is full. */
     int udp_batch;
+    /* udp_batch: recvmmsg calls per readiness at most while they come back
+     * full (0: 4). A caller that spaces its loop turns out (TURN's
+     * relay-coalesce-us) needs more, or the socket fills between turns. */
+    int udp_rounds;
     /* The clock deadlines are measured with, in ms (NULL: uv_now()). */
     uint64_t (*clock)(void *ctx);
 };

@@ -405,7 +405,7 @@ static void relay_deliver(struct alloc *a, uint8_t *data, size_t n, const struct
 }
 
 /* Batches read per wake-up at most before the loop's other work. */
-#define TURN_RELAY_ROUNDS 4
+#define TURN_RELAY_ROUNDS 16 /* 128 datagrams: enough for a turn of relay-coalesce-us */
 
 /* The relay socket is readable: one recvmmsg into the server's rx slots per
  * batch, and another only when the batch came back full. A short batch

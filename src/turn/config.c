@@ -166,5 +166,12 @@ const struct config_key turn_config_keys[] = {
     BOOL("rfc5766-channel-numbers", "T9phone: accept channel numbers 0x4000-0x7FFF (RFC 5766) "
                                     "for old clients; otherwise only RFC 8656's "
                                     "0x4000-0x4FFF"),
+    INT("relay-coalesce-us", "500", 0, 10000,
+        "T9phone: while packets are being relayed, let at least this many microseconds "
+        "pass between two turns of the event loop, so that one wake-up handles every "
+        "datagram that came meanwhile (the kernel's wake-ups, not the packets, are most "
+        "of a relay's CPU); each relayed packet waits at most this long. A turn that "
+        "relayed nothing or 32 packets or more, or took longer already, is not delayed. "
+        "0: off"),
     { NULL, 0, NULL, 0, 0, NULL, 0, NULL },
 };

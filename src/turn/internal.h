@@ -68,6 +68,8 @@
 #define TURN_CHANNEL_HOLD_MS 300000 /* RFC 8656: an expired binding's number
                                      * and peer are not rebound for 5 min */
 #define TURN_UDP_SOCKET_BUF (4 << 20) /* client-facing UDP socket buffers */
+#define TURN_UDP_ROUNDS 16         /* recvmmsg calls per readiness of a listener */
+#define TURN_COALESCE_ENOUGH 32    /* packets of a loop turn that need no pause after it */
 
 struct alloc; /* turn/alloc.h */
 
@@ -121,6 +123,7 @@ struct turn_server {
     struct tls_server *tls;
     int own_tls; /* tls was made from cert/pkey here, not handed in */
     uv_timer_t sweep;
+    uv_prepare_t coalesce; /* relay-coalesce-us: the pause before the poll */
     /* state */
     struct alloc *hash[TURN_HASH_BUCKETS];
     struct alloc *allocs;
@@ -141,6 +144,9 @@ struct turn_server {
     uint64_t n_alloc, n_denied, n_auth_fail, n_relayed, n_dropped, n_quota, n_nocap;
     uint64_t n_relayed_bytes; /* payload bytes, both directions */
     uint64_t n_key_cached; /* requests on an allocation checked against its key */
+    uint64_t n_coalesced;  /* loop turns delayed by relay-coalesce-us */
+    uint64_t coalesce_seen; /* n_relayed at the last pause decision */
+    uint64_t coalesce_last; /* uv_hrtime() after the last pause decision */
     struct turn_refusals ref;
     /* own addresses: the configured ones (o.own, o.policy.nown at start)
      * and the host's interfaces, re-read every TURN_OWN_REFRESH_MS */

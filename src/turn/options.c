@@ -320,6 +320,7 @@ static int read_peers(const config_t *cfg, struct turn_opts *o, const union net_
     };
     o->max_rest_ttl = config_int(cfg, "max-rest-ttl");
     o->rfc5766_channels = config_bool(cfg, "rfc5766-channel-numbers");
+    o->coalesce_us = (uint32_t)config_int(cfg, "relay-coalesce-us");
     return 0;
 }
 

@@ -54,6 +54,7 @@ struct turn_opts {
     struct turn_peer_policy policy;
     int64_t max_rest_ttl;   /* max-rest-ttl, seconds; 0: no bound */
     int rfc5766_channels;   /* channel numbers up to 0x7FFF, not 0x4FFF */
+    uint32_t coalesce_us;   /* relay-coalesce-us; 0: off */
 };
 
 /* Fills o from cfg (the keys of turn/config.h and `realm`). ifs[nifs] are

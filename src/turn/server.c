@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "crypto/random.h"
@@ -84,6 +85,43 @@ static void own_refresh(struct turn_server *ts)
         ts->o.policy.nown = n;
     }
     freeifaddrs(ifa);
+}
+
+/* ------------------------------------------------------------ coalescing */
+
+/* Runs just before the loop polls. Most of a relay's CPU is the kernel
+ * waking it and the processes it sends to, once per loop turn (perf:
+ * sock_def_readable and the context switch, about half of all), not the
+ * per-packet work. So while packets are being relayed, turns are held at
+ * least relay-coalesce-us apart: the next poll then finds every datagram
+ * that came meanwhile, read with one recvmmsg per socket and answered with
+ * one sendmmsg, and the receivers are woken once for the lot. A turn that
+ * relayed nothing (SIP, the portal, an idle relay) is not delayed, nor one
+ * that took that long by itself, nor one that relayed TURN_COALESCE_ENOUGH
+ * packets already: batches are large by themselves then, and a pause
+ * (which the scheduler may stretch to milliseconds on a busy CPU) would
+ * only let the client-facing socket fill.
+ * Started before the transport, so the connection layer's own prepare
+ * handle (started later, run earlier: libuv runs them newest first) has
+ * flushed what timers queued. */
+static void on_coalesce(uv_prepare_t *h)
+{
+    struct turn_server *ts = h->data;
+    uint64_t now = uv_hrtime();
+    uint64_t relayed = ts->n_relayed - ts->coalesce_seen;
+    if (relayed > 0 && relayed < TURN_COALESCE_ENOUGH) {
+        uint64_t want = (uint64_t)ts->o.coalesce_us * 1000u;
+        uint64_t since = now - ts->coalesce_last;
+        if (since < want) {
+            struct timespec d = { 0, (long)(want - since) };
+            while (nanosleep(&d, &d) != 0 && errno == EINTR) {
+            }
+            ts->n_coalesced++;
+            now = uv_hrtime();
+        }
+    }
+    ts->coalesce_seen = ts->n_relayed;
+    ts->coalesce_last = now;
 }
 
 /* ------------------------------------------------------------ timers */
@@ -210,6 +248,11 @@ static int server_run(struct turn_server *ts, struct turn_server **out, char *er
     turn__handle_ref(ts);
     uv_timer_start(&ts->sweep, on_sweep, 1000, 1000);
     ts->last_stats = now_ms(ts);
+    uv_prepare_init(ts->loop, &ts->coalesce);
+    ts->coalesce.data = ts;
+    turn__handle_ref(ts);
+    if (ts->o.coalesce_us)
+        uv_prepare_start(&ts->coalesce, on_coalesce);
     size_t nudp, ntcp, ntls;
     int rc = turn__transport_start(ts, &nudp, &ntcp, &ntls, err, errlen);
     if (rc == 0 && nudp + ntcp + ntls == 0) {
@@ -276,6 +319,7 @@ void turn_server_stop(struct turn_server *ts, void (*done)(void *arg), void *arg
     turn__resv_sweep(ts, 1);
     ts->sweep.data = ts;
     uv_close((uv_handle_t *)&ts->sweep, on_handle_closed);
+    uv_close((uv_handle_t *)&ts->coalesce, on_handle_closed);
     turn__handle_unref(ts);
 }
 
@@ -301,6 +345,8 @@ void turn_server_metrics(const struct turn_server *ts, struct metrics_out *m)
                     ts->n_relayed);
     metrics_counter(m, "t9phone_turn_relayed_bytes_total", "payload bytes relayed", NULL,
                     ts->n_relayed_bytes);
+    metrics_counter(m, "t9phone_turn_coalesced_turns_total",
+                    "event loop turns held back by relay-coalesce-us", NULL, ts->n_coalesced);
     metrics_counter(m, "t9phone_turn_dropped_packets_total",
                     "packets dropped (no permission, bandwidth, send error)", NULL,
                     ts->n_dropped);

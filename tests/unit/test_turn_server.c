@@ -347,6 +347,49 @@ TEST(turn_server_udp_session)
     env_stop(&e);
 }
 
+/* relay-coalesce-us: a loop turn that relayed is followed by a pause (the
+ * counter says so), a turn that only answered STUN is not, and 0 turns it
+ * off. Counted, not timed: the pause decision compares the turn's own work
+ * (microseconds here) with 10 ms. */
+static uint64_t coalesced_after(const char *flag, uint64_t *after_bindings)
+{
+    struct env e = { 0 };
+    env_extra[0] = flag;
+    env_start(&e);
+    struct sockaddr_in me;
+    int fd = udp_socket(&me);
+    struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons((uint16_t)e.port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    run_session(&e, fd, &srv, 0);
+    ASSERT(e.ts->n_relayed >= 2);
+    for (int i = 0; i < 10; i++) /* the turn after the last relayed one */
+        uv_run(&e.loop, UV_RUN_NOWAIT);
+    uint64_t n = e.ts->n_coalesced;
+    for (int i = 0; i < 10; i++) {
+        uint8_t rq[64], resp[512], tid[STUN_TID_LEN] = { 9, 9, (uint8_t)i };
+        struct stun_builder b;
+        struct stun_msg m;
+        stun_build_init(&b, rq, sizeof rq, STUN_BINDING, STUN_REQUEST, tid);
+        transact(&e, fd, &srv, rq, (size_t)stun_build_end(&b), resp, sizeof resp, &m);
+        ASSERT_EQ(m.cls, STUN_SUCCESS);
+    }
+    *after_bindings = e.ts->n_coalesced;
+    close(fd);
+    env_stop(&e);
+    return n;
+}
+
+TEST(turn_server_coalesce_pauses_only_after_relaying)
+{
+    uint64_t later;
+    uint64_t n = coalesced_after("--relay-coalesce-us=10000", &later);
+    ASSERT(n >= 1);
+    ASSERT_EQ(later, n); /* Binding answers relay nothing: no pause */
+    n = coalesced_after("--relay-coalesce-us=0", &later);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(later, 0);
+}
+
 TEST(turn_server_tcp_session)
 {
     struct env e = { 0 };
