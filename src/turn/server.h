@@ -35,9 +35,9 @@ struct turn_auth {
 
 struct turn_server;
 
-/* Reads the TURN keys of cfg (turn/config.h, plus `realm`), checks the
- * file-descriptor budget (turn_fd_uses() plus a reserve, after raising the
- * soft RLIMIT_NOFILE), opens the listeners and starts serving. auth may be
+/* Reads the TURN keys of cfg (turn/config.h, plus `realm`), opens the
+ * listeners and starts serving. The file-descriptor budget is the caller's
+ * to check first (turn_fd_uses() with every other engine's, as main does). auth may be
  * NULL (REST credentials only); it is copied. TLS: with cert and pkey set
  * (and no no-tls) the server loads its own credentials from them and
  * reloads them in turn_server_reload_tls(). Returns 0, or a negative errno
@@ -73,9 +73,5 @@ void turn_server_metrics(const struct turn_server *ts, struct metrics_out *m);
  * reservations hold a second socket). Fills up to max entries of uses and
  * returns how many (2). */
 size_t turn_fd_uses(const config_t *cfg, struct net_fd_use *uses, size_t max);
-
-/* Descriptors kept aside beyond the caps by turn_server_start()'s own
- * check: listeners, the database, log, TLS files, libuv's internals. */
-#define TURN_FD_RESERVE 64
 
 #endif
