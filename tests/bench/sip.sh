@@ -226,6 +226,21 @@ users_csv() {
         '{ printf "%s;[authentication username=%s password=%s];%s;%s;\n", $4, $4, $5, r, e }' "$1"
 }
 
+# call_csvs USERS_DIR HALF: the first HALF users call the next HALF, caller
+# i dialling callee HALF + i by dial code. Writes sb_work's callers.tsv and
+# callees.tsv, callers.csv (user, auth, realm, callee's dial code) and
+# callees.csv (users_csv, for their REGISTER).
+call_csvs() {
+    head -n "$2" "$1/users.tsv" >"$sb_work/callers.tsv"
+    tail -n +$(($2 + 1)) "$1/users.tsv" | head -n "$2" >"$sb_work/callees.tsv"
+    {
+        echo SEQUENTIAL
+        paste "$sb_work/callers.tsv" "$sb_work/callees.tsv" | awk -F'\t' -v r="$realm" \
+            '{ printf "%s;[authentication username=%s password=%s];%s;%s;\n", $4, $4, $5, r, $8 }'
+    } >"$sb_work/callers.csv"
+    users_csv "$sb_work/callees.tsv" 3600 >"$sb_work/callees.csv"
+}
+
 # kam_db TSV DB [ALIASES]: Kamailio's SQLite database with the same users
 # (HA1 only: calculate_ha1 is off) and, with ALIASES, dial code -> username.
 kam_db() {

@@ -105,15 +105,7 @@ calls_main() {
     local users=$top/out/bench/sip-users-$sb_nusers
     make_users "$sb_nusers" "$users"
     sc_half=$((sb_nusers / 2))
-    # Caller i dials callee sc_half + i.
-    head -n "$sc_half" "$users/users.tsv" >"$sb_work/callers.tsv"
-    tail -n +$((sc_half + 1)) "$users/users.tsv" | head -n "$sc_half" >"$sb_work/callees.tsv"
-    {
-        echo SEQUENTIAL
-        paste "$sb_work/callers.tsv" "$sb_work/callees.tsv" | awk -F'\t' -v r="$realm" \
-            '{ printf "%s;[authentication username=%s password=%s];%s;%s;\n", $4, $4, $5, r, $8 }'
-    } >"$sb_work/callers.csv"
-    users_csv "$sb_work/callees.tsv" 3600 >"$sb_work/callees.csv"
+    call_csvs "$users" "$sc_half"
     kam_db "$users/users.tsv" "$sb_work/kam.db" aliases
     local cfg=$bench/kamailio/proxy.cfg port
 

@@ -39,14 +39,7 @@ profile_main() {
     local users=$top/out/bench/sip-users-$sb_nusers half
     make_users "$sb_nusers" "$users"
     half=$((sb_nusers / 2))
-    head -n "$half" "$users/users.tsv" >"$sb_work/callers.tsv"
-    tail -n +$((half + 1)) "$users/users.tsv" | head -n "$half" >"$sb_work/callees.tsv"
-    {
-        echo SEQUENTIAL
-        paste "$sb_work/callers.tsv" "$sb_work/callees.tsv" | awk -F'\t' -v r="$realm" \
-            '{ printf "%s;[authentication username=%s password=%s];%s;%s;\n", $4, $4, $5, r, $8 }'
-    } >"$sb_work/callers.csv"
-    users_csv "$sb_work/callees.tsv" 3600 >"$sb_work/callees.csv"
+    call_csvs "$users" "$half"
 
     local port uas_port metrics out ok f r
     port=$(free_port); uas_port=$(free_port); metrics=$(free_port)
