@@ -9,21 +9,11 @@
 
 #include <bearssl_hash.h>
 
+#include "base/bytes.h"
 #include "base/siphash.h"
 #include "crypto/hash.h"
 
 static const char hexd[] = "0123456789abcdef";
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static void put_hex32(char *out, uint32_t v)
 {
@@ -36,7 +26,7 @@ static int get_hex32(const char *in, uint32_t *v)
     uint32_t x = 0;
     for (int i = 0; i < 8; i++) {
         /* Only what sip_nonce_make writes: lower-case. */
-        int d = hexval(in[i]);
+        int d = bytes_hexval((unsigned char)in[i]);
         if (d < 0 || (in[i] >= 'A' && in[i] <= 'F'))
             return -EINVAL;
         x = x << 4 | (uint32_t)d;
@@ -122,7 +112,7 @@ int sip_digest_nc(const char *s, size_t n, uint32_t *nc)
         return -EINVAL;
     uint32_t v = 0;
     for (size_t i = 0; i < 8; i++) {
-        int d = hexval(s[i]);
+        int d = bytes_hexval((unsigned char)s[i]);
         if (d < 0)
             return -EINVAL;
         v = v << 4 | (uint32_t)d;
