@@ -370,21 +370,36 @@ static struct px_call *call_new(struct sip_proxy *px, const struct sip_msg *m,
                                 const struct sip_flow *src, struct sip_txn *server, int initial,
                                 size_t nbr);
 
+/* The heap block of a call with room for nbr branches, and what the
+ * allocator adds to it, as t9phone_sip_proxy_context_bytes counts it. */
+static size_t call_size(size_t nbr)
+{
+    return sizeof(struct px_call) + nbr * sizeof(struct px_branch);
+}
+#define CALL_BLOCK_OVERHEAD 16
+
+/* Frees the copies a branch keeps for its CANCEL and its binding. */
+static void branch_free_copies(struct px_branch *b)
+{
+    free(b->cancel);
+    free(b->user);
+    free(b->contact);
+    b->cancel = b->user = b->contact = NULL;
+    b->cancel_len = 0;
+}
+
 static void call_unref(struct px_call *c)
 {
     if (--c->refs > 0)
         return;
-    for (int i = 0; i < c->nbr; i++) {
-        free(c->br[i].cancel);
-        free(c->br[i].user);
-        free(c->br[i].contact);
-    }
+    for (int i = 0; i < c->nbr; i++)
+        branch_free_copies(&c->br[i]);
     sip_fork_release(&c->f);
     free(c->callee_pai);
     free(c->callee_display);
     free(c->req);
     c->px->ncalls--;
-    c->px->call_bytes -= sizeof *c + (size_t)c->nbr * sizeof c->br[0] + 16;
+    c->px->call_bytes -= call_size((size_t)c->nbr) + CALL_BLOCK_OVERHEAD;
     free(c);
 }
 
@@ -409,14 +424,8 @@ static void call_settle(struct px_call *c)
     if (!sip_fork_finished(&c->f))
         return;
     if (c->f.invite && c->f.sent_2xx) {
-        for (int i = 0; i < c->nbr; i++) {
-            struct px_branch *b = &c->br[i];
-            free(b->cancel);
-            free(b->user);
-            free(b->contact);
-            b->cancel = b->user = b->contact = NULL;
-            b->cancel_len = 0;
-        }
+        for (int i = 0; i < c->nbr; i++)
+            branch_free_copies(&c->br[i]);
         return;
     }
     c->refs++; /* c stays until the end of this function */
@@ -576,7 +585,7 @@ static struct px_call *call_new(struct sip_proxy *px, const struct sip_msg *m,
         nbr = 1;
     if (nbr > SIP_FORK_MAX)
         nbr = SIP_FORK_MAX;
-    size_t size = sizeof(struct px_call) + nbr * sizeof(struct px_branch);
+    size_t size = call_size(nbr);
     struct px_call *c = calloc(1, size);
     if (!c)
         return NULL;
@@ -598,7 +607,7 @@ static struct px_call *call_new(struct sip_proxy *px, const struct sip_msg *m,
     c->refs = 1;
     sip_txn_set_user(server, c);
     px->ncalls++;
-    px->call_bytes += size + 16;
+    px->call_bytes += size + CALL_BLOCK_OVERHEAD;
     return c;
 }
 
