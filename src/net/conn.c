@@ -755,6 +755,24 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
  * own bound is 32 datagrams). */
 #define NET_UDP_RECV_ROUNDS 4
 
+int net_udp_recv_batch(int fd, struct net_udp_batch *b, uint8_t *base, size_t stride,
+                       size_t cap)
+{
+    for (int k = 0; k < NET_UDP_RECV_BATCH; k++) {
+        b->iov[k] = (struct iovec){ base + (size_t)k * stride, cap };
+        b->m[k] = (struct mmsghdr){ 0 };
+        b->from[k].sa.sa_family = 0;
+        b->m[k].msg_hdr.msg_name = &b->from[k];
+        b->m[k].msg_hdr.msg_namelen = sizeof b->from[k];
+        b->m[k].msg_hdr.msg_iov = &b->iov[k];
+        b->m[k].msg_hdr.msg_iovlen = 1;
+    }
+    int r;
+    while ((r = recvmmsg(fd, b->m, NET_UDP_RECV_BATCH, MSG_DONTWAIT, NULL)) < 0 && errno == EINTR) {
+    }
+    return r < 0 ? -errno : r;
+}
+
 /* A udp_batch listener is readable. libuv's recvmmsg path calls again until
  * EAGAIN, a second system call per wake-up even when one datagram came;
  * here a batch shorter than NET_UDP_RECV_BATCH means the socket is empty.
@@ -765,31 +783,20 @@ static void on_udp_readable(uv_poll_t *h, int status, int events)
     struct net_conns *s = l->s;
     if (status < 0 || !(events & UV_READABLE))
         return;
-    struct mmsghdr m[NET_UDP_RECV_BATCH];
-    struct iovec iov[NET_UDP_RECV_BATCH];
-    union net_addr from[NET_UDP_RECV_BATCH];
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)h, &fd) != 0)
+        return;
+    struct net_udp_batch b;
     int rounds = s->cfg.udp_rounds > 0 ? s->cfg.udp_rounds : NET_UDP_RECV_ROUNDS;
     for (int round = 0; round < rounds && !s->closing; round++) {
-        for (int k = 0; k < NET_UDP_RECV_BATCH; k++) {
-            iov[k].iov_base = s->mmsg_buf + (size_t)k * 65536u;
-            iov[k].iov_len = 65536u;
-            memset(&m[k], 0, sizeof m[k]);
-            m[k].msg_hdr.msg_name = &from[k];
-            m[k].msg_hdr.msg_namelen = sizeof from[k];
-            m[k].msg_hdr.msg_iov = &iov[k];
-            m[k].msg_hdr.msg_iovlen = 1;
-        }
-        int r = recvmmsg(h->io_watcher.fd, m, NET_UDP_RECV_BATCH, MSG_DONTWAIT, NULL);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
+        int r = net_udp_recv_batch(fd, &b, s->mmsg_buf, 65536u, 65536u);
+        if (r < 0)
             return; /* EAGAIN (a spurious wake-up) or a pending socket error */
-        }
         for (int i = 0; i < r && !s->closing; i++) {
             s->st.udp_in++;
-            if (from[i].sa.sa_family && s->cfg.ops->on_datagram)
-                s->cfg.ops->on_datagram(s->cfg.ctx, l, &from[i], iov[i].iov_base,
-                                        m[i].msg_len);
+            if (b.from[i].sa.sa_family && s->cfg.ops->on_datagram)
+                s->cfg.ops->on_datagram(s->cfg.ctx, l, &b.from[i], b.iov[i].iov_base,
+                                        b.m[i].msg_len);
         }
         if (r < NET_UDP_RECV_BATCH)
             return;

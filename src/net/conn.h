@@ -234,6 +234,24 @@ int net_listener_kind(const struct net_listener *l);
  * Returns 0 or a negative errno. */
 int net_listener_addr(const struct net_listener *l, union net_addr *out);
 
+/* One recvmmsg batch of a non-blocking UDP socket: the headers, and the
+ * senders' addresses (sa_family 0 when the kernel gave none). */
+struct net_udp_batch {
+    struct mmsghdr m[NET_UDP_RECV_BATCH];
+    struct iovec iov[NET_UDP_RECV_BATCH];
+    union net_addr from[NET_UDP_RECV_BATCH];
+};
+
+/* Reads up to NET_UDP_RECV_BATCH datagrams from fd with one recvmmsg
+ * (MSG_DONTWAIT, retried on EINTR), datagram k into base + k * stride, cap
+ * bytes at most (a longer one has MSG_TRUNC in b->m[k].msg_hdr.msg_flags).
+ * Returns how many came (b->m[k].msg_len their lengths): fewer than
+ * NET_UDP_RECV_BATCH means the socket is empty, so a caller need not call
+ * again just to see EAGAIN. Or a negative errno: -EAGAIN on a spurious
+ * wake-up, or a pending socket error. */
+int net_udp_recv_batch(int fd, struct net_udp_batch *b, uint8_t *base, size_t stride,
+                       size_t cap);
+
 /* Sends one datagram from UDP listener l to `to`, now or not at all
  * (uv_udp_try_send), or with udp_batch queued for this loop turn's
  * sendmmsg (a datagram the kernel then refuses is counted in

@@ -418,32 +418,19 @@ static void on_relay_readable(uv_poll_t *h, int status, int events)
     struct turn_server *ts = a->ts;
     if (status < 0 || !(events & UV_READABLE))
         return;
-    struct mmsghdr m[TURN_RELAY_BATCH];
-    struct iovec iov[TURN_RELAY_BATCH];
-    union net_addr from[TURN_RELAY_BATCH];
+    struct net_udp_batch b;
     for (int round = 0; round < TURN_RELAY_ROUNDS && !a->closing; round++) {
-        for (int k = 0; k < TURN_RELAY_BATCH; k++) {
-            iov[k].iov_base = ts->rx[k] + TURN_HEADROOM;
-            iov[k].iov_len = TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM;
-            memset(&m[k], 0, sizeof m[k]);
-            m[k].msg_hdr.msg_name = &from[k];
-            m[k].msg_hdr.msg_namelen = sizeof from[k];
-            m[k].msg_hdr.msg_iov = &iov[k];
-            m[k].msg_hdr.msg_iovlen = 1;
-        }
-        int r = recvmmsg(a->fd, m, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
+        int r = net_udp_recv_batch(a->fd, &b, ts->rx[0] + TURN_HEADROOM, TURN_RX_SIZE,
+                                   TURN_RX_SIZE - TURN_HEADROOM - TURN_TAILROOM);
+        if (r < 0)
             return; /* EAGAIN (a spurious wake-up) or a socket error */
-        }
         for (int i = 0; i < r && !a->closing; i++) {
-            if (m[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            if (b.m[i].msg_hdr.msg_flags & MSG_TRUNC) {
                 ts->n_dropped++;
                 continue;
             }
-            relay_deliver(a, ts->rx[i] + TURN_HEADROOM, m[i].msg_len,
-                          (const struct sockaddr *)&from[i]);
+            relay_deliver(a, ts->rx[i] + TURN_HEADROOM, b.m[i].msg_len,
+                          (const struct sockaddr *)&b.from[i]);
         }
         if (r < TURN_RELAY_BATCH)
             return;

@@ -60,7 +60,8 @@
 #define TURN_HEADROOM 64           /* room for a Data indication header */
 #define TURN_TAILROOM 16           /* padding and FINGERPRINT */
 #define TURN_RX_SIZE (65536 + TURN_HEADROOM + TURN_TAILROOM)
-#define TURN_RELAY_BATCH 8         /* datagrams per recvmmsg on a relay socket */
+/* Datagrams per recvmmsg on a relay socket: net_udp_recv_batch()'s. */
+#define TURN_RELAY_BATCH NET_UDP_RECV_BATCH
 #define TURN_TX_SIZE 2048
 #define TURN_BIND_TRIES 64
 #define TURN_OWN_REFRESH_MS 60000  /* the host's addresses re-read */
